@@ -1,4 +1,4 @@
-"""Palette lookup. The data lives in colors.json; sRGB values there are written by tools/measure_palette.py."""
+"""Palette lookup. The data lives in colors.json; its sRGB values are written by tools/measure_palette.py."""
 
 from __future__ import annotations
 
@@ -27,6 +27,19 @@ def _russian_forms(name: str) -> list[str]:
         if name.endswith(ending):
             forms += [name[: -len(ending)] + other for other in others]
     return forms
+
+
+def _measured_rgb(row: dict) -> tuple[int, int, int]:
+    """The row's measured sRGB; a missing or malformed value is an error, not a grey placeholder."""
+    rgb = row.get("rgb")
+    if not isinstance(rgb, list) or len(rgb) != 3 or not all(_is_channel(value) for value in rgb):
+        raise ValueError(f"colour {row['code']}: rgb must be three integers 0-255, got {rgb!r}")
+    red, green, blue = rgb
+    return red, green, blue
+
+
+def _is_channel(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 255
 
 
 @dataclass(frozen=True)
@@ -71,7 +84,7 @@ class Palette:
                 name_en=row["name_en"],
                 name_ru=row["name_ru"],
                 aliases=tuple(row["aliases"]),
-                rgb=tuple(row["rgb"]) if row["rgb"] else (128, 128, 128),
+                rgb=_measured_rgb(row),
             )
             for row in data["colors"]
         ]

@@ -1,0 +1,17 @@
+"""Colour analysis of tile pictures: where the tile is, which share of it each colour covers."""
+
+from plitka.analysis.evaluate import EvalReport, FileResult, evaluate_reference_set
+from plitka.analysis.measure import ColourSegmentation, granule_colour, measure_proportions, segment_colours
+from plitka.analysis.tile import TileNotFoundError, tile_mask
+
+__all__ = [
+    "ColourSegmentation",
+    "EvalReport",
+    "FileResult",
+    "TileNotFoundError",
+    "evaluate_reference_set",
+    "granule_colour",
+    "measure_proportions",
+    "segment_colours",
+    "tile_mask",
+]

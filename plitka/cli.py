@@ -1,0 +1,133 @@
+"""The `plitka` command: generate, measure, serve, eval-measure."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from plitka.palette import PALETTE
+from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, QUALITIES, RequestError, build_request
+from plitka.settings import SettingsError, configure_logging, get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference-tiles"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        configure_logging(get_settings())
+        return args.handler(args)
+    except (RequestError, SettingsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="plitka", description="Plitka Pro: rubber-crumb tile previews.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    generate = commands.add_parser("generate", help="make a tile picture, its preview, colour map and report")
+    generate.add_argument("colors", nargs="?", help="the mix, e.g. '60%% red, 40%% white'")
+    generate.add_argument("--params-json", help="legacy v4 JSON instead of (or agreeing with) the text")
+    generate.add_argument("--angle", type=int, default=0, help=f"one of {', '.join(map(str, ANGLES))}")
+    generate.add_argument("--quality", default="standard", help=f"one of {', '.join(QUALITIES)}")
+    generate.add_argument("--seed", type=int, default=-1, help=f"-1 (random) to {MAX_SEED}")
+    generate.add_argument("--format", dest="output_format", default="png", help=", ".join(OUTPUT_FORMATS))
+    generate.add_argument("--engine", default="auto", help=", ".join(ENGINES))
+    generate.add_argument("--out", type=Path, default=Path("out"), help="folder for the four outputs")
+    generate.set_defaults(handler=_generate)
+
+    measure = commands.add_parser("measure", help="estimate the colour proportions visible in an image")
+    measure.add_argument("image", type=Path)
+    measure.add_argument(
+        "--colors", required=True, help="the colours to look for, e.g. 'red, white' or a mix"
+    )
+    measure.set_defaults(handler=_measure)
+
+    serve = commands.add_parser("serve", help="run the real Cog HTTP server (coglet) on this checkout")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.set_defaults(handler=_serve)
+
+    evaluate = commands.add_parser("eval-measure", help="measurement error on a labelled folder")
+    evaluate.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(handler=_eval_measure)
+    return parser
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from plitka.service import TileService
+
+    request = build_request(
+        args.colors,
+        args.params_json,
+        angle=args.angle,
+        quality=args.quality,
+        seed=args.seed,
+        output_format=args.output_format,
+        engine=args.engine,
+    )
+    service = TileService()
+    generation = service.start(request)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for output in service.generate(generation, args.out):
+        print(f"{output.kind:9s} {output.path}")
+    print(json.dumps({key: generation.report[key] for key in ("requested", "measured", "seed", "engine")}))
+    return 0
+
+
+def _measure(args: argparse.Namespace) -> int:
+    from PIL import Image
+
+    from plitka.analysis import measure_proportions
+
+    codes = _codes_from_text(args.colors)
+    with Image.open(args.image) as image:
+        measured = measure_proportions(image.convert("RGB"), codes)
+    print(json.dumps(measured))
+    return 0
+
+
+def _codes_from_text(text: str) -> list[str]:
+    """Colours to look for: a full mix ('60% red, 40% white') or just names ('red, white')."""
+    try:
+        return list(build_request(text).mix)
+    except RequestError:
+        names = [name for name in text.replace(";", ",").split(",") if name.strip()]
+        try:
+            return list(dict.fromkeys(PALETTE.resolve(name.strip()).code for name in names))
+        except ValueError as error:
+            raise RequestError("colors", str(error)) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not (ROOT / "predict.py").exists():
+        raise SystemExit(f"plitka serve runs from a checkout: {ROOT / 'predict.py'} is missing")
+    env = dict(os.environ, PORT=str(args.port), COG_PREDICT_TYPE_STUB="predict.py:Predictor")
+    # coglet starts its worker with the `python` found on PATH: make that this interpreter.
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    os.chdir(ROOT)
+    os.execvpe(sys.executable, [sys.executable, "-m", "cog.server.http", "--host", args.host], env)
+
+
+def _eval_measure(args: argparse.Namespace) -> int:
+    from plitka.analysis.evaluate import evaluate_reference_set
+
+    if not (args.folder / "labels.csv").exists():
+        print(
+            f"error: {args.folder} has no labels.csv (expected a folder like ../shared/reference-tiles)",
+            file=sys.stderr,
+        )
+        return 2
+    report = evaluate_reference_set(args.folder)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,142 @@
+"""The flow of one prediction: request -> granule layout -> preview -> final image -> colour map -> report.
+
+Every interface (Cog predictor, CLI) goes through TileService.generate, which yields the outputs in
+the order a person wants to see them: the exact 512x512 preview first, the report last.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image
+
+from plitka import __version__
+from plitka.analysis import measure_proportions
+from plitka.layout import GranuleLayout, build_layout
+from plitka.outputs import OutputFolders, save_image
+from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
+from plitka.render import render_colormap, render_tile
+from plitka.request import MAX_SEED, RANDOM_SEED, RequestError, TileRequest
+from plitka.settings import Settings, get_settings
+
+log = logging.getLogger("plitka")
+
+OutputKind = Literal["preview", "final", "colormap", "report"]
+
+
+@dataclass(frozen=True)
+class Output:
+    kind: OutputKind
+    path: Path
+
+
+@dataclass
+class Timings:
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def measure(self, step: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[step] = round(time.perf_counter() - start, 4)
+
+
+@dataclass
+class Generation:
+    """What one prediction produced; `report` is filled once the last output is written."""
+
+    request: TileRequest
+    seed: int
+    engine: str
+    timings: Timings = field(default_factory=Timings)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+class TileService:
+    def __init__(self, settings: Settings | None = None):
+        self.settings = settings or get_settings()
+        self.folders = OutputFolders(self.settings.work_dir, self.settings.keep_outputs)
+
+    def new_output_folder(self) -> Path:
+        return self.folders.new_folder()
+
+    def choose_engine(self, requested: str) -> str:
+        """auto -> the best engine this deployment has; an engine it lacks is a clear input error."""
+        if requested in ("auto", "procedural"):
+            return "procedural"
+        raise RequestError(
+            "engine",
+            "sdxl needs diffusion weights and this deployment has none configured; use auto or procedural",
+        )
+
+    def generate(self, run: Generation, folder: Path) -> Iterator[Output]:
+        """Write and yield preview, final, colour map and report.json into `folder`."""
+        request = run.request
+        started = time.perf_counter()
+        size = request.overrides.resolution or QUALITY_PRESETS[request.quality].resolution
+        with run.timings.measure("layout"):
+            layout = build_layout(request.mix, size=size, seed=run.seed)
+        with run.timings.measure("preview"):
+            preview = render_tile(layout, angle=request.angle, size=PREVIEW_SIZE)
+            yield Output("preview", self._save(preview, folder / "preview", request))
+        with run.timings.measure("final"):
+            final = render_tile(layout, angle=request.angle)
+            yield Output("final", self._save(final, folder / "final", request))
+        with run.timings.measure("colormap"):
+            colormap = render_colormap(layout, request.mix)
+            yield Output("colormap", save_image(colormap, folder / "colormap", "png", 100))
+        with run.timings.measure("measure"):
+            measured = measure_proportions(final, list(request.mix))
+        run.timings.seconds["total"] = round(time.perf_counter() - started, 4)
+        run.report = build_report(run, layout, measured, final.size)
+        report_path = folder / "report.json"
+        report_path.write_text(json.dumps(run.report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        log.info(
+            "generated %s seed=%s engine=%s in %.3fs",
+            request.describe_mix(),
+            run.seed,
+            run.engine,
+            run.timings.seconds["total"],
+        )
+        yield Output("report", report_path)
+
+    def start(self, request: TileRequest) -> Generation:
+        """Resolve what the request leaves open (seed, engine) before any work is done."""
+        seed = secrets.randbelow(MAX_SEED + 1) if request.seed == RANDOM_SEED else request.seed
+        return Generation(request=request, seed=seed, engine=self.choose_engine(request.engine))
+
+    def _save(self, image: Image.Image, stem: Path, request: TileRequest) -> Path:
+        return save_image(image, stem, request.output_format, self.settings.image_quality)
+
+
+def build_report(
+    run: Generation, layout: GranuleLayout, measured: dict[str, float], size: tuple[int, int]
+) -> dict[str, Any]:
+    request = run.request
+    errors = [abs(measured.get(code, 0.0) - share) for code, share in request.mix.items()]
+    return {
+        "requested": dict(request.mix),
+        "measured": measured,
+        "layout": {code: round(share, 2) for code, share in layout.area_shares().items()},
+        "max_error_points": round(max(errors), 2),
+        "mix": request.describe_mix(),
+        "seed": run.seed,
+        "engine": run.engine,
+        "engine_requested": request.engine,
+        "angle": request.angle,
+        "quality": request.quality,
+        "output_format": request.output_format,
+        "size": list(size),
+        "timings": dict(run.timings.seconds),
+        "version": __version__,
+    }

@@ -1,0 +1,25 @@
+from plitka.cog_schema import SCHEMA_PATH, build_schema, render
+from plitka.request import ANGLES, MAX_SEED
+
+
+def test_committed_schema_matches_the_predictor():
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == render(build_schema()), (
+        "stale .cog/openapi_schema.json: run python -m plitka.cog_schema"
+    )
+
+
+def test_schema_carries_the_form_constraints():
+    schemas = build_schema()["components"]["schemas"]
+    inputs = schemas["Input"]["properties"]
+    assert list(inputs) == ["colors", "params_json", "angle", "quality", "seed", "output_format", "engine"]
+    assert schemas["angle"]["enum"] == list(ANGLES)
+    assert schemas["quality"]["enum"] == ["preview", "standard", "high"]
+    assert (inputs["seed"]["minimum"], inputs["seed"]["maximum"], inputs["seed"]["default"]) == (
+        -1,
+        MAX_SEED,
+        -1,
+    )
+    assert inputs["colors"]["nullable"] is True
+    assert "required" not in schemas["Input"]
+    assert schemas["Output"]["x-cog-array-type"] == "iterator"
+    assert all(prop["description"] for prop in inputs.values())

@@ -1,0 +1,176 @@
+"""End to end through the real Cog HTTP server (coglet), as Replicate and `cog predict` reach it."""
+
+import base64
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.server
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    port = _free_port()
+    work_dir = tmp_path_factory.mktemp("work")
+    env = dict(
+        os.environ,
+        PORT=str(port),
+        COG_PREDICT_TYPE_STUB="predict.py:Predictor",
+        PLITKA_WORK_DIR=str(work_dir),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
+    log_path = work_dir / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_ready(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if requests.get(f"{url}/health-check", timeout=2).json().get("status") == "READY":
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"server not READY after {timeout}s:\n{log_path.read_text()}")
+
+
+def predict(url: str, **inputs) -> dict:
+    """POST one prediction; a 409 (coglet frees a slot a moment after answering) is retried briefly."""
+    for _ in range(50):
+        response = requests.post(f"{url}/predictions", json={"input": inputs}, timeout=120)
+        if response.status_code != 409:
+            return {"http_status": response.status_code, **response.json()}
+        time.sleep(0.05)
+    pytest.fail(f"server stayed at capacity: {response.text}")
+
+
+def decode(data_uri: str) -> bytes:
+    header, payload = data_uri.split(",", 1)
+    assert header.endswith(";base64"), header
+    return base64.b64decode(payload)
+
+
+def test_prediction_streams_preview_final_colormap_report(server):
+    result = predict(server, colors="60% red, 40% white", seed=7)
+    assert result["status"] == "succeeded", result.get("error")
+    preview, final, colormap, report = result["output"]
+    assert Image.open(io.BytesIO(decode(preview))).size == (512, 512)
+    assert Image.open(io.BytesIO(decode(final))).size == (1024, 1024)
+    assert Image.open(io.BytesIO(decode(colormap))).width >= 512
+    report = json.loads(decode(report))
+    assert report["requested"] == {"RED": 60.0, "WHITE": 40.0}
+    assert report["seed"] == 7
+    assert report["engine"] == "procedural"
+    for code, share in report["requested"].items():
+        assert report["measured"][code] == pytest.approx(share, abs=1.0)
+    assert result["metrics"]["timing"]["total_s"] > 0
+
+
+def test_same_seed_gives_the_same_picture(server):
+    first = predict(server, colors="30% blue, 70% yellow", seed=11, output_format="png", angle=45)
+    second = predict(server, colors="30% blue, 70% yellow", seed=11, output_format="png", angle=45)
+    assert first["output"][1] == second["output"][1]
+
+
+def test_random_seed_is_reported(server):
+    result = predict(server, colors="красный 70, белый 30", quality="preview", output_format="webp")
+    assert result["status"] == "succeeded", result.get("error")
+    report = json.loads(decode(result["output"][3]))
+    assert 0 <= report["seed"] <= 2**31 - 1
+    assert decode(result["output"][1])[8:12] == b"WEBP"
+    assert Image.open(io.BytesIO(decode(result["output"][1]))).size == (768, 768)
+
+
+def test_legacy_params_json(server):
+    params = {
+        "colors": [{"name": "black", "proportion": 0.15}, {"name": "white", "proportion": 0.85}],
+        "angle": 90,
+        "seed": 3,
+    }
+    result = predict(server, params_json=json.dumps(params))
+    assert result["status"] == "succeeded", result.get("error")
+    report = json.loads(decode(result["output"][3]))
+    assert (report["requested"], report["angle"], report["seed"]) == ({"BLACK": 15.0, "WHITE": 85.0}, 90, 3)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        ({"colors": "60% redd, 40% white"}, "colors: unknown colour 'redd'; did you mean RED"),
+        ({"colors": "60% red, 30% white"}, "colors: shares must sum to 100%"),
+        ({"colors": "20% red, 20% white, 20% black, 20% blue, 20% yellow"}, "colors: at most 4 colours"),
+        ({"colors": "-10% red, 110% white"}, "colors: shares cannot be negative"),
+        ({"params_json": "{broken"}, "params_json: not valid JSON"),
+        (
+            {"colors": "60% red, 40% white", "params_json": '{"colors": [{"name": "red", "proportion": 1}]}'},
+            "colors: the text (60% RED, 40% WHITE) and params_json (100% RED) disagree",
+        ),
+        ({"colors": "red", "engine": "sdxl"}, "engine: sdxl needs diffusion weights"),
+        ({}, "colors: give the mix as text"),
+    ],
+)
+def test_bad_input_fails_the_prediction_with_one_clear_message(server, inputs, message):
+    result = predict(server, **inputs)
+    assert result["status"] == "failed"
+    assert message in result["error"]
+    assert "Traceback" not in result["error"]
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field"),
+    [
+        ({"colors": "red", "angle": 33}, "angle"),
+        ({"colors": "red", "seed": -5}, "seed"),
+        ({"colors": "red", "quality": "ultra"}, "quality"),
+        ({"colors": "red", "output_format": "gif"}, "output_format"),
+    ],
+)
+def test_schema_rejects_values_outside_the_form(server, inputs, field):
+    result = predict(server, **inputs)
+    assert result["http_status"] == 422 or result.get("status") == "failed"
+    assert field in json.dumps(result)
+
+
+def test_server_keeps_serving_after_errors(server):
+    predict(server, colors="nonsense colour 100%")
+    assert requests.get(f"{server}/health-check", timeout=5).json()["status"] == "READY"
+    assert predict(server, colors="100% green apple", quality="preview")["status"] == "succeeded"
+
+
+def test_served_schema_is_the_committed_one(server):
+    served = requests.get(f"{server}/openapi.json", timeout=5).json()
+    committed = json.loads((ROOT / ".cog" / "openapi_schema.json").read_text())
+    assert served["components"]["schemas"]["Input"] == committed["components"]["schemas"]["Input"]
