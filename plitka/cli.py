@@ -125,7 +125,7 @@ def _eval_measure(args: argparse.Namespace) -> int:
         )
         return 2
     report = evaluate_reference_set(args.folder)
-    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
+    print(json.dumps(report.to_dict(include_files=False), indent=2) if args.json else report.format_table())
     return 0
 
 

@@ -1,8 +1,9 @@
 """Granule layout: which crumb covers which pixel of the tile, and which colour each crumb has.
 
 Two layers: a packed lower layer (Voronoi cells of a jittered grid, some left out) and random
-convex shards (3-6 corners on a random ellipse) dropped on it one by one, so later ones hide parts of
-earlier ones, which gives the irregular, partly hidden outlines of real crumb. Spots that nothing
+convex shards (3-6 corners on a random ellipse, some of them small chips) dropped on it one by one, so
+later ones hide parts of earlier ones, which gives the irregular, partly hidden outlines of real
+crumb. Crumbs that would show only as thin slivers are handed to their neighbours. Spots that nothing
 covers are the dark gaps; outlines between touching crumbs are left to the renderer. Colours are
 drawn independently per crumb (a random mix, no clusters by construction), then balanced by
 re-colouring random crumbs until each colour's visible area matches its requested share.
@@ -29,9 +30,12 @@ SHARD_SPACING = CRUMB_SPACING
 SHARD_RADIUS = 0.65 * SHARD_SPACING  # about as wide as a cell, so shards overlap a little
 SHARD_OVERHANG = 0.5  # grid cells
 RADIUS_SPREAD = 0.2  # sigma of the log-normal shard radius
+CHIP_SHARE = 0.3  # part of the shards that are small chips, as broken off the larger crumbs
+CHIP_SCALE = 0.45  # a chip's radius over a shard's
 ASPECT_RANGE = (1.0, 1.8)  # long / short axis of a shard
 CORNER_CHOICES = np.array([3, 4, 5, 6])
 CORNER_WEIGHTS = np.array([0.35, 0.35, 0.2, 0.1])
+SLIVER_WIDTH = 0.002  # fraction of the tile side: crumbs thinner than about twice this are slivers
 SUBPIXEL_BITS = 4
 BALANCE_TOLERANCE = 0.0001  # fraction of the granule area; far finer than the 0.5 point promised
 
@@ -70,7 +74,7 @@ def build_layout(shares: Mapping[str, float], size: int = 1024, seed: int = 0) -
     same layout."""
     codes, fractions = _validated_shares(shares)
     rng = np.random.default_rng(seed)
-    granules = _visible_granules(_stacked_crumbs(size, rng))
+    granules = _visible_granules(_without_slivers(_stacked_crumbs(size, rng)))
     areas = np.bincount(granules[granules >= 0])
     colors = rng.choice(len(codes), size=len(areas), p=fractions)
     colors = _balance_colors(areas, colors, fractions, rng).astype(np.int8)
@@ -124,7 +128,8 @@ def _shard_polygons(size: int, rng: np.random.Generator) -> list[np.ndarray]:
     """Corners at sorted random angles on a random ellipse (so always convex), in fixed-point pixels."""
     centers = _jittered_grid(size, SHARD_SPACING, SHARD_OVERHANG, rng)
     count = len(centers)
-    radius = size * SHARD_RADIUS * rng.lognormal(0.0, RADIUS_SPREAD, count)
+    chips = rng.random(count) < CHIP_SHARE
+    radius = size * SHARD_RADIUS * rng.lognormal(0.0, RADIUS_SPREAD, count) * np.where(chips, CHIP_SCALE, 1.0)
     aspect = np.sqrt(rng.uniform(*ASPECT_RANGE, count))[:, None]
     corners = rng.choice(CORNER_CHOICES, size=count, p=CORNER_WEIGHTS)
     most = CORNER_CHOICES.max()
@@ -147,6 +152,28 @@ def _jittered_grid(size: int, spacing: float, overhang: float, rng: np.random.Ge
     steps = np.arange(np.floor(first), np.ceil(last))
     grid = np.stack(np.meshgrid(steps, steps), -1).reshape(-1, 2) * spacing
     return rng.permutation(grid + rng.uniform(0, spacing, grid.shape))
+
+
+def _without_slivers(crumbs: np.ndarray) -> np.ndarray:
+    """Crumbs that show only as thin slivers between others (no pixel SLIVER_WIDTH from their outline)
+    handed over to the nearest other crumb: real crumbs lie side by side and seldom show such slivers."""
+    inside = crumbs > 0
+    horizontal = crumbs[:, 1:] != crumbs[:, :-1]
+    vertical = crumbs[1:] != crumbs[:-1]
+    inside[:, 1:] &= ~horizontal
+    inside[:, :-1] &= ~horizontal
+    inside[1:] &= ~vertical
+    inside[:-1] &= ~vertical
+    to_outline = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
+    thick = np.bincount(crumbs[to_outline >= SLIVER_WIDTH * crumbs.shape[0]], minlength=crumbs.max() + 1) > 0
+    thick[0] = True  # gaps stay gaps
+    sliver = ~thick[crumbs]
+    refill = sliver | (crumbs == 0)  # gaps give nothing to the slivers
+    _, nearest = cv2.distanceTransformWithLabels(
+        refill.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    donors = np.append(0, crumbs[~refill])  # DIST_LABEL_PIXEL numbers the donor pixels in raster order
+    return np.where(sliver, donors[nearest], crumbs)
 
 
 def _visible_granules(crumbs: np.ndarray) -> np.ndarray:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
@@ -21,13 +21,14 @@ class OutputFolders:
     def new_folder(self) -> Path:
         """A fresh folder for one prediction; folders beyond `keep` are removed, oldest first."""
         self.root.mkdir(parents=True, exist_ok=True)
-        folder = self.root / f"{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        # Names sort in creation order (microseconds), which is what pruning goes by.
+        folder = self.root / f"{datetime.now():%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:6]}"
         folder.mkdir()
         self._prune()
         return folder
 
     def _prune(self) -> None:
-        folders = sorted((p for p in self.root.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        folders = sorted(path for path in self.root.iterdir() if path.is_dir())
         for old in folders[: max(0, len(folders) - self.keep)]:
             shutil.rmtree(old, ignore_errors=True)
 

@@ -1,7 +1,8 @@
+import cv2
 import numpy as np
 import pytest
 
-from plitka.layout import GAP, GranuleLayout, build_layout
+from plitka.layout import GAP, SLIVER_WIDTH, GranuleLayout, build_layout
 
 MIXES = [
     {"RED": 100},
@@ -51,6 +52,21 @@ def test_granule_sizes_are_like_the_photos(two_colour_layout):
     assert 0.008 < np.median(diameters) < 0.03  # crumbs are ~1-2 % of the tile side in the photos
     assert np.percentile(diameters, 95) < 0.05
     assert 2_000 < len(areas) < 20_000
+
+
+def test_no_crumb_shows_as_a_thin_sliver(two_colour_layout):
+    granules = two_colour_layout.granules
+    inside = granules >= 0
+    horizontal = granules[:, 1:] != granules[:, :-1]
+    vertical = granules[1:] != granules[:-1]
+    inside[:, 1:] &= ~horizontal
+    inside[:, :-1] &= ~horizontal
+    inside[1:] &= ~vertical
+    inside[:-1] &= ~vertical
+    to_outline = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
+    thickness = np.zeros(len(two_colour_layout.granule_color), np.float32)
+    np.maximum.at(thickness, granules[granules >= 0], to_outline[granules >= 0])
+    assert thickness.min() >= SLIVER_WIDTH * two_colour_layout.size
 
 
 def test_gaps_are_few(two_colour_layout):

@@ -90,6 +90,8 @@ def test_rotated_tile_is_a_diamond(layout):
         {"RED": 50, "ORANGE": 50},
         {"GRAY": 70, "LTGRAY": 30},
         {"BLACK": 50, "DKGRAY": 50},
+        {"WHITE": 50, "PEARL": 50},
+        {"BLUE": 85, "RED": 15},
     ],
     ids=lambda mix: "_".join(f"{code}{share}" for code, share in mix.items()),
 )
@@ -106,6 +108,21 @@ def test_crumbs_are_shaded_not_flat():
     picture = np.asarray(render_tile(layout, palette=TEST_PALETTE)).astype(float)
     red = picture[300:700, 300:700, 0]
     assert red.std() > 10
+
+
+def test_gaps_between_crumbs_are_dark_not_grey():
+    layout = build_layout({"BLACK": 5, "WHITE": 95}, size=1024, seed=2)
+    picture = np.asarray(render_tile(layout, palette=TEST_PALETTE)).astype(np.float32)
+    references = np.array([TEST_RGB["BLACK"], TEST_RGB["WHITE"], GAP_RGB, BACKGROUND_RGB], dtype=np.float32)
+    pixels = picture[200:824, 200:824].reshape(-1, 1, 3)
+    nearest = ((pixels - references) ** 2).sum(axis=2).argmin(axis=1)
+    assert 0.03 < (nearest == 2).mean() < 0.12  # shadowed crevices read as gaps, not as light outlines
+
+
+def test_tile_edge_is_ragged(layout):
+    picture = np.asarray(render_tile(layout, palette=TEST_PALETTE))
+    top_of_tile = (picture[:, 200:824].min(axis=2) < 235).argmax(axis=0)  # first tile row in each column
+    assert np.ptp(top_of_tile) >= 10  # crumbs missing along the edge, some a crumb deep
 
 
 def test_placeholder_palette_still_renders(layout):

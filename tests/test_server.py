@@ -28,17 +28,12 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     port = _free_port()
     work_dir = tmp_path_factory.mktemp("work")
-    env = dict(
-        os.environ,
-        PORT=str(port),
-        COG_PREDICT_TYPE_STUB="predict.py:Predictor",
-        PLITKA_WORK_DIR=str(work_dir),
-        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
+    env = dict(os.environ, PLITKA_WORK_DIR=str(work_dir))
     log_path = work_dir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "cog.server.http", "--host", "127.0.0.1"],
+            # `plitka serve` execs `python -m cog.server.http` (coglet) for predict.py:Predictor.
+            [sys.executable, "-m", "plitka.cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -11,16 +11,14 @@ from __future__ import annotations
 import argparse
 import csv
 import json
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from plitka.analysis.measure import granule_colour
+from plitka.palette.palette import DATA_FILE
 
-from plitka.analysis.measure import granule_colour  # noqa: E402
-from plitka.palette.palette import DATA_FILE  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 DEFAULT_REFERENCE = REPO.parent / "shared" / "reference-tiles"
 

@@ -1,6 +1,6 @@
 """Measure the visible colour proportions of a tile picture, and the colour of a single-colour tile.
 
-Model (in CIELAB, on the tile only, resampled so that the tile is ANALYSIS_SIDE_PX across):
+Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
 
 * Shading. Darkening a colour by a factor scales XYZ, and CIELAB's (L+16, a, b) then scales by the
   cube root of that factor. So every requested colour is a ray in this "shade space": a pixel x is
@@ -43,7 +43,8 @@ from PIL import Image
 from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
 from plitka.palette import PALETTE, Palette
 
-ANALYSIS_SIDE_PX = 640  # granules are ~10-25 px across at this size, gaps 1-3 px
+ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
+MAX_ANALYSIS_SIDE_PX = 1024
 SHADE_SIGMA = 8.0
 SHADE_WEIGHT = 30.0
 SHADE_RANGE = (0.05, 2.0)
@@ -80,7 +81,12 @@ class ColourSegmentation:
 def measure_proportions(
     image: Image.Image | np.ndarray, codes: Sequence[str], palette: Palette = PALETTE
 ) -> dict[str, float]:
-    """Visible proportions (percent, summing to 100) of the requested palette colours on the tile."""
+    """Visible proportions (percent, summing to 100) of the requested palette colours on the tile.
+
+    image: PIL image or HxWx3 uint8 RGB array, any size, the tile on a plain background at any
+    in-plane rotation, or a close-up of granules. A single code is 100% without looking.
+    Raises ValueError for empty, repeated or unknown codes, TileNotFoundError for a blank picture.
+    """
     codes = _validated_codes(codes, palette)
     if len(codes) == 1:
         return {codes[0]: 100.0}
@@ -103,11 +109,14 @@ def segment_colours(
 
 
 def tile_crop(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The tile's bounding box, resampled so the tile is ANALYSIS_SIDE_PX across, and its mask."""
+    """The tile's bounding box, resampled so the tile is 640-1024 px across, and its mask."""
     mask = tile_mask(rgb)
     ys, xs = np.nonzero(mask)
     box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-    scale = ANALYSIS_SIDE_PX / np.sqrt(mask.sum())  # sqrt(area) is the side even when rotated
+    side = np.sqrt(mask.sum())  # the tile's side even when rotated
+    # Small tiles are enlarged to ANALYSIS_SIDE_PX; larger ones are analysed as they are (up to
+    # MAX_ANALYSIS_SIDE_PX), because shrinking blends neighbouring granules into mixed colours.
+    scale = float(np.clip(side, ANALYSIS_SIDE_PX, MAX_ANALYSIS_SIDE_PX)) / side
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
     crop = cv2.resize(rgb[box], None, fx=scale, fy=scale, interpolation=interpolation)
     crop_mask = cv2.resize(mask[box].astype(np.uint8), crop.shape[1::-1], interpolation=cv2.INTER_NEAREST)

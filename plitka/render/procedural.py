@@ -1,13 +1,21 @@
 """Procedural engine: a photorealistic top view of the tile, computed from its granule layout.
 
 The layout's granule ids are projected (rotated, scaled) into the picture first, so every later step
-works on hard-edged picture pixels and no resampling blends two colours. Each crumb gets a height
-field from its distance to its outline (bevelled sides, a flat top); its normals give a lambert +
-specular shade, crumbs lying lower than their neighbours get a cast shadow, and the lower crumb's
-pixels along every outline are a dark crevice. The shade picks an entry of a per-colour table; each
-table is limited so that every shaded pixel stays nearer to its own colour than to any other colour
-of the mix, a gap or the background, which keeps the measured proportions equal to the requested
-ones. The uncovered spots of the layout are the only near-black pixels.
+works on hard-edged picture pixels and no resampling blends two colours; along the tile edge some
+crumbs are left out, for a ragged edge. Each crumb gets a height field from its distance to its
+outline (bevelled sides, a flat top, a random tilt, fine bumps); its normals give a lambert + specular
+shade. Occlusion is computed apart from it: shadows that higher crumbs cast on lower ones (a march
+towards the light), and crevices of uneven width along the outlines. Where the occlusion is deep, a
+pixel is a dark gap. That depends on geometry only, never on a pixel's colour, so every colour loses
+the same share of its area to gaps.
+
+The shade picks an entry of a per-colour table with two bands: the colour's own shades, limited so
+that each stays nearer to its own colour than to any other colour of the mix, a gap or the
+background, and below them dark shades of the colour that are nearest to the gap colour. A pixel
+jumps from one band to the other, never through the shades between, which would read as another
+colour; so the measured proportions stay equal to the requested ones. The soft focus of a photo is
+imitated in shade only: the shading is blurred, and each pixel takes on some of the lightness of the
+colours and gaps around it, within its own band.
 """
 
 from __future__ import annotations
@@ -25,30 +33,46 @@ LOOKS_STREAM = 0x7173  # seeds the crumbs' looks apart from the layout's own ran
 BACKGROUND = -2  # projected id outside the tile
 TILE_FILL = 0.86  # the tile's extent over the picture side, as in the reference photos
 
-LIGHT = np.array([-0.45, -0.55, 0.70]) / np.linalg.norm([-0.45, -0.55, 0.70])  # from the upper left
-VIEW = np.array([0.0, 0.0, 1.0])  # straight down
-HALFWAY = (LIGHT + VIEW) / np.linalg.norm(LIGHT + VIEW)
-DIFFUSE = 0.55  # shade per unit of lambert change from a flat crumb
-SPECULAR = 0.2
-CREVICE_SHADE = -0.55  # a crevice in the upper crumb's shadow
-LIT_CREVICE_SHADE = -0.2
-EXPOSURE = 0.2  # overall lift, so the typical crumb shows its own colour
-CAST_SHADOW = 0.6  # shade per crumb radius a pixel lies below the surface towards the light
-SHADOW_REACH = 0.4  # crumb radii towards the light where that surface is taken
-RIM_SHADOW = 0.2  # darkening right at a crumb's outline (occlusion in the crevice)
-RIM_WIDTH = 0.2  # crumb radii over which the rim darkening fades
-DOME_TOP = 0.3  # crumb radii from the outline where a crumb's top flattens
-STEEPNESS = (0.6, 1.2)  # range of a crumb's side slope
-HIGHLIGHT_PALENESS = 0.3
+# Light from the upper left. float32: a float64 constant would turn the per-pixel maths float64.
+LIGHT = (np.array([-0.45, -0.55, 0.70]) / np.linalg.norm([-0.45, -0.55, 0.70])).astype(np.float32)
+VIEW = np.float32([0.0, 0.0, 1.0])  # straight down
+HALFWAY = ((LIGHT + VIEW) / np.linalg.norm(LIGHT + VIEW)).astype(np.float32)
+DIFFUSE = 0.72  # shade per unit of lambert change from a flat crumb
+SPECULAR = 0.57  # shade of a full highlight
+CREVICE_SHADE = 0.3  # darkening of the lower crumb's pixels along an outline
+STACK_HEIGHT = 0.8  # crumb radii between the lowest and the highest crumb
+SHADOW_SLOPE = 0.5  # a crumb's side slope as far as casting shadows goes: below the light's, 0.98
+GAP_SHADE = -0.5  # darker shades jump to a dark gap colour
+GAP_OCCLUSION = 0.6  # pixels darkened this much by occlusion are gaps
+GAP_DARKEST = -0.95  # the shade of the deepest gaps; the lightest is the colour's own limit
+BRIGHT_ROOM = 0.06  # shade a colour should be able to brighten by
+DARK_CURVE = 1.0  # how soon the dark side levels off towards the colour's darkest shade
+EXPOSURE = 0.22  # overall lift, so the typical crumb shows its own colour
+CAST_SHADOW = 0.6  # darkening in a crumb's full cast shadow
+SHADOW_REACH = 0.6  # crumb radii towards the light searched for what casts a shadow
+PENUMBRA = 1.0  # pixels of height over which a cast shadow fades in
+RIM_SHADOW = 0.1  # darkening right at a crumb's outline (occlusion in the crevice)
+RIM_WIDTH = 0.12  # crumb radii over which the rim darkening fades
+RIM_VARIATION = 0.5  # sigma of the crevices' relative width and depth along their length
+COARSE_NOISE = 0.4  # crumb radii: the scale of that variation
+DOME_TOP = 0.4  # crumb radii from the outline where a crumb's top flattens
+STEEPNESS = (0.9, 1.6)  # range of a crumb's side slope
+TILT = 0.25  # sigma of a crumb's overall slope
+HIGHLIGHT_PALENESS = 1.3  # how far a highlight turns towards white, per shade squared
+LIT_GAIN = 0.05  # brightening per unit of shade, before the highlight's paleness
 SHADOW_SATURATION = 1.0  # extra saturation per unit of darkening
 SOFTNESS = 0.6  # blur of the shading (not of the colours), in pixels of a 1024 tile
+BLEED = 1.0  # how much of the surrounding colours' lightness a pixel takes on
+BLEED_SIGMA = 0.8  # pixels of a 1024 tile
+GAP_LIGHTNESS = 0.2  # a gap's lightness over its crumb's colour's, as far as bleeding goes
 MIN_BLUR = 0.3  # pixels; a smaller blur changes nothing visible
-ROUGHNESS = 0.12  # height of the fine surface texture, in pixels of a 1024 tile
+ROUGHNESS = 0.1  # height of the fine surface texture, in pixels of a 1024 tile
 
 TINTS = 8  # colour variants per palette colour; each crumb gets one
 TINT_SPREAD = 0.006  # per-channel sigma of a variant's colour factor
-BRIGHTNESS_SPREAD = 0.12  # sigma of a crumb's overall shade offset
+BRIGHTNESS_SPREAD = 0.09  # sigma of a crumb's overall shade offset
 SHADE_LEVELS = 256
+LEVEL_SHADES = np.arange(SHADE_LEVELS) / (SHADE_LEVELS / 2) - 1  # the shade each level stands for
 GAP_RGB = np.array([16, 14, 13])
 GAP_CLASS_RGB = (12, 11, 10)  # what "dark gap" means when keeping colours apart
 COLOR_MARGIN = 0.85  # use this part of the shade range that keeps a colour nearest to itself
@@ -57,8 +81,10 @@ BACKGROUND_RGB = 255.0
 DROP_SHADOW = 0.03  # darkening right under the tile edge: faint as in the photos, and never WHITE
 SHADOW_OFFSET = (0.006, 0.010)  # x, y, as fractions of the picture side (light from the upper left)
 SHADOW_SIGMA = 0.012
-EDGE_BAND = 0.006  # ragged edge: crumbs this close to the tile edge (fraction of its side) may be missing
-EDGE_DROP = 0.4  # part of those crumbs left out
+EDGE_BAND = 0.015  # ragged edge: crumbs wholly this close to the tile edge (fraction of its side)...
+EDGE_DROP = 0.8  # ...are left out this often, so that the crumbs reaching further in stick out
+EDGE_NICK = 0.006  # and crumbs reaching further in lose their part this close to the edge...
+NICK_DROP = 0.5  # ...this often
 
 
 def render_tile(
@@ -70,9 +96,11 @@ def render_tile(
     rng = np.random.default_rng([layout.seed, LOOKS_STREAM])
     granules = _project(_with_ragged_edge(layout, rng), angle, size)
     tile_px = _tile_side(angle, size)
-    shade = _shade(granules, layout, tile_px, rng)
+    shade, occlusion = _shade(granules, layout, tile_px, rng)
     tables, rows = _color_tables(layout, palette, rng)
-    rgb = tables[rows[granules], shade]
+    pixel_rows = rows[granules]
+    lightness = tables[:, SHADE_LEVELS // 2].astype(np.float32).mean(axis=1) + 1  # + 1: never 0
+    rgb = tables[pixel_rows, _levels(shade, occlusion, lightness[pixel_rows], tile_px)]
     return Image.fromarray(_on_background(rgb, granules == BACKGROUND, angle, size))
 
 
@@ -83,12 +111,20 @@ def _tile_side(angle: int, size: int) -> float:
 
 
 def _with_ragged_edge(layout: GranuleLayout, rng: np.random.Generator) -> np.ndarray:
-    """Granule ids with some crumbs along the tile edge left out, as crumbs break off a real edge."""
+    """Granule ids with crumbs along the tile edge left out, as crumbs break off a real edge: some of the
+    crumbs lying wholly in the outer EDGE_BAND, and the outer EDGE_NICK of a few reaching further in."""
     granules = layout.granules.copy()
-    band = max(1, round(EDGE_BAND * layout.size))
-    dropped = np.append(rng.random(len(layout.granule_color)) < EDGE_DROP, [False, False])
-    for strip in (granules[:band], granules[-band:], granules[:, :band], granules[:, -band:]):
-        strip[dropped[strip]] = BACKGROUND
+    size, count = layout.size, len(layout.granule_color)
+    band, nick = (max(1, round(fraction * size)) for fraction in (EDGE_BAND, EDGE_NICK))
+    inner = granules[band:-band, band:-band]
+    reaches_in = np.bincount(inner.ravel() + 1, minlength=count + 1)[1:] > 0  # + 1: gaps to bin 0
+    chance = rng.random(count)
+    whole = ~reaches_in & (chance < EDGE_DROP)
+    nicked = reaches_in & (chance < NICK_DROP)
+    for width, dropped in ((band, whole), (nick, nicked)):
+        dropped = np.append(dropped, [False, False])  # ids -2, -1 pick these
+        for strip in (granules[:width], granules[-width:], granules[:, :width], granules[:, -width:]):
+            strip[dropped[strip]] = BACKGROUND
     return granules
 
 
@@ -101,51 +137,77 @@ def _project(granules: np.ndarray, angle: int, size: int) -> np.ndarray:
     return cv2.warpAffine(granules, matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=BACKGROUND)
 
 
-def _crevices(granules: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where two crumbs meet, the pixel of the lower one: the crevice between them. Returned as the
-    crevices in the shadow of the upper crumb (it lies left of or above them) and the lit ones."""
+def _crevices(granules: np.ndarray) -> np.ndarray:
+    """Where two crumbs meet, the pixel of the lower one: the crevice between them."""
     left, right, top, bottom = granules[:, :-1], granules[:, 1:], granules[:-1], granules[1:]
-    shadowed = np.zeros(granules.shape, bool)
-    lit = np.zeros(granules.shape, bool)
-    lit[:, :-1] |= (left < right) & (left >= 0)
-    shadowed[:, 1:] |= (right < left) & (right >= 0)
-    lit[:-1] |= (top < bottom) & (top >= 0)
-    shadowed[1:] |= (bottom < top) & (bottom >= 0)
-    return shadowed, lit & ~shadowed
+    crevice = np.zeros(granules.shape, bool)
+    crevice[:, :-1] |= (left < right) & (left >= 0)
+    crevice[:, 1:] |= (right < left) & (right >= 0)
+    crevice[:-1] |= (top < bottom) & (top >= 0)
+    crevice[1:] |= (bottom < top) & (bottom >= 0)
+    return crevice
 
 
 def _shade(
     granules: np.ndarray, layout: GranuleLayout, tile_px: float, rng: np.random.Generator
-) -> np.ndarray:
-    """Per-pixel shade level 0..255 (SHADE_LEVELS // 2 = the crumb's own colour)."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel shade (0 = the crumb's own colour, -1 black, +1 white) and the part of it that is
+    occlusion (crevices, cast shadows), which alone decides where a pixel is a dark gap."""
     radius = CRUMB_RADIUS * tile_px
     count = len(layout.granule_color)
     steepness = _per_granule(rng.uniform(*STEEPNESS, count), granules)
     offset = _per_granule(rng.normal(0, BRIGHTNESS_SPREAD, count), granules)
+    tilt = rng.normal(0, TILT, (2, count))
     lying = _per_granule(np.arange(count) / count, granules)  # stacking order: later crumbs lie higher
+    fine, coarse = _noise(granules.shape[0], tile_px)
 
     to_outline = cv2.distanceTransform(_interior(granules), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    dome = np.minimum(to_outline, DOME_TOP * radius) * steepness + _roughness(granules.shape[0], tile_px)
-    lambert, specular = _lighting(dome)
+    bevel = np.minimum(to_outline, DOME_TOP * radius)
+    height = bevel * steepness + ROUGHNESS * (tile_px / 1024) * fine
+    lambert, specular = _lighting(height, _per_granule(tilt[0], granules), _per_granule(tilt[1], granules))
     shade = DIFFUSE * (lambert - LIGHT[2]) + SPECULAR * specular + offset + EXPOSURE
-    shade -= CAST_SHADOW * _cast_shadow(dome + lying * radius, radius)
-    shade -= RIM_SHADOW * np.exp(to_outline * (-1 / (RIM_WIDTH * radius)))
-    # Crevices keep the lower crumb's colour, darkened: so they never count as another colour or a gap.
-    shadowed, lit = _crevices(granules)
-    shade[shadowed] = CREVICE_SHADE
-    shade[lit] = np.minimum(shade[lit], LIT_CREVICE_SHADE)
+    # Shadows are cast by whole crumbs onto lower ones; a crumb's sides are too gentle to shadow itself.
+    occlusion = CAST_SHADOW * _cast_shadow((bevel * SHADOW_SLOPE + lying * STACK_HEIGHT * radius), radius)
+    # Occlusion in the crevices, over a width that wanders along them: gaps of uneven width.
+    rim_width = RIM_WIDTH * radius * np.maximum(1 + RIM_VARIATION * coarse, 0.1)
+    occlusion += RIM_SHADOW * np.exp(-to_outline / rim_width)
+    crevice = _crevices(granules)
+    occlusion[crevice] += CREVICE_SHADE * (1 + RIM_VARIATION * coarse[crevice])
+    return shade - occlusion, occlusion
+
+
+def _levels(shade: np.ndarray, occlusion: np.ndarray, lightness: np.ndarray, tile_px: float) -> np.ndarray:
+    """Shade levels 0..255 (SHADE_LEVELS // 2 = the crumb's own colour) after the soft focus of a photo.
+    Pixels occluded more than GAP_OCCLUSION are gaps (levels below GAP_SHADE), all others stay in their
+    colour's own range, however the lighting darkens them. The shading is blurred; colours are not, as a
+    blend of two colours may read as a third. Instead each pixel takes on some of the lightness of the
+    colours and gaps around it, within its own colour's range: edges and gaps look soft."""
     blur = SOFTNESS * tile_px / 1024
     if blur >= MIN_BLUR:
-        shade = cv2.GaussianBlur(shade, (0, 0), blur)  # the soft focus of a photo
+        shade = cv2.GaussianBlur(shade, (0, 0), blur)
+        occlusion = cv2.GaussianBlur(occlusion, (0, 0), blur)
+    gap = occlusion > GAP_OCCLUSION
+    seen = np.where(gap, GAP_LIGHTNESS * lightness, lightness)
+    bleed = cv2.GaussianBlur(seen, (0, 0), max(BLEED_SIGMA * tile_px / 1024, MIN_BLUR)) / seen - 1
+    darkest_gap = GAP_SHADE - 1 / (SHADE_LEVELS / 2)
+    shade = np.where(gap, np.minimum(shade, darkest_gap), np.maximum(shade + BLEED * bleed, GAP_SHADE))
     levels = np.clip((shade + 1) * (SHADE_LEVELS / 2), 0, SHADE_LEVELS - 1)
     return levels.astype(np.uint8)
 
 
 def _cast_shadow(height: np.ndarray, radius: float) -> np.ndarray:
-    """How far (in crumb radii) the surface a little towards the light rises above each pixel."""
-    toward_light = np.round(-SHADOW_REACH * radius * LIGHT[:2] / np.linalg.norm(LIGHT[:2])).astype(int)
-    occluder = np.roll(cv2.GaussianBlur(height, (0, 0), 0.3 * radius), toward_light[::-1], axis=(0, 1))
-    return np.maximum(occluder - height, 0) / radius
+    """0..1: how much the surface towards the light, within SHADOW_REACH crumb radii, hides each pixel
+    from it (a march along the light's direction, soft over PENUMBRA pixels)."""
+    toward_light = LIGHT[:2] / np.linalg.norm(LIGHT[:2])
+    drop_per_px = LIGHT[2] / np.linalg.norm(LIGHT[:2])  # the light ray's rise per pixel of travel
+    occluder = np.full_like(height, -np.inf)
+    size = height.shape[0]
+    for step in range(1, max(2, round(SHADOW_REACH * radius) + 1)):
+        dx, dy = np.round(step * toward_light).astype(int)
+        ray = height[max(dy, 0) : size + min(dy, 0), max(dx, 0) : size + min(dx, 0)] - step * drop_per_px
+        target = occluder[max(-dy, 0) : size + min(-dy, 0), max(-dx, 0) : size + min(-dx, 0)]
+        np.maximum(target, ray, out=target)
+    return np.clip((occluder - height) * (1 / PENUMBRA), 0, 1)
 
 
 def _per_granule(values: np.ndarray, granules: np.ndarray) -> np.ndarray:
@@ -166,20 +228,24 @@ def _interior(granules: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _roughness(size: int, tile_px: float) -> np.ndarray:
-    """Fine bumps of the rubber surface: smoothed noise, the same for every tile of this size."""
-    noise = np.random.default_rng(size).standard_normal((size, size)).astype(np.float32)
-    sigma = max(0.6, tile_px / 1024)
-    bumps = cv2.GaussianBlur(noise, (0, 0), sigma)
-    bumps *= ROUGHNESS * (tile_px / 1024) / bumps.std()
-    bumps.setflags(write=False)
-    return bumps
+def _noise(size: int, tile_px: float) -> tuple[np.ndarray, np.ndarray]:
+    """Smoothed noise of unit sigma, the same for every tile of this size: fine (the bumps of the rubber
+    surface) and coarse (over about a crumb radius, for the width of the crevices)."""
+    white = np.random.default_rng(size).standard_normal((size, size)).astype(np.float32)
+    fields = []
+    for sigma in (max(0.6, tile_px / 1024), COARSE_NOISE * CRUMB_RADIUS * tile_px):
+        field = cv2.GaussianBlur(white, (0, 0), sigma)
+        field *= 1 / field.std()
+        field.setflags(write=False)
+        fields.append(field)
+    return fields[0], fields[1]
 
 
-def _lighting(height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lambert term and a Blinn highlight of a height field lit from LIGHT, seen from straight above."""
-    slope_x = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
-    slope_y = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)
+def _lighting(height: np.ndarray, tilt_x: np.ndarray, tilt_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lambert term and a Blinn highlight of a height field (each crumb tilted by the given slopes) lit
+    from LIGHT, seen from straight above."""
+    slope_x = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8) + tilt_x
+    slope_y = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8) + tilt_y
     inverse_norm = 1 / np.sqrt(slope_x * slope_x + slope_y * slope_y + 1)
     lambert = (LIGHT[2] - LIGHT[0] * slope_x - LIGHT[1] * slope_y) * inverse_norm
     facing = np.maximum((HALFWAY[2] - HALFWAY[0] * slope_x - HALFWAY[1] * slope_y) * inverse_norm, 0)
@@ -196,7 +262,7 @@ def _color_tables(
     bases = np.array([palette[code].rgb for code in layout.codes], dtype=float)
     tints = 1 + rng.normal(0, TINT_SPREAD, (len(bases), TINTS, 3))
     rows = [_shade_row(base * tint, bases, own) for own, base in enumerate(bases) for tint in tints[own]]
-    shades = np.linspace(-1, 1, SHADE_LEVELS)[:, None]
+    shades = LEVEL_SHADES[:, None]
     rows.append(GAP_RGB * (1 + 0.4 * shades))
     rows.append(np.full((SHADE_LEVELS, 3), BACKGROUND_RGB))
     tables = np.clip(np.round(np.array(rows)), 0, 255).astype(np.uint8)
@@ -208,11 +274,21 @@ def _color_tables(
 
 def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     """SHADE_LEVELS colours from black-ward (-1) through `color` (0) to white-ward (+1), squeezed into
-    the range where the colour stays nearest to bases[own] (RGB and Lab), clear of gaps and background."""
-    darkest, lightest = _safe_shade_range(color, bases, own)
-    shades = np.linspace(-1, 1, SHADE_LEVELS)
-    limit = np.maximum(np.where(shades < 0, -darkest, lightest), 1e-6)
-    squeezed = limit * np.tanh(shades / limit)  # a soft limit, so shading never flattens into patches
+    the range where the colour stays nearest to bases[own] (RGB and Lab), clear of gaps and background;
+    shades below GAP_SHADE jump to dark shades of the colour that are nearest to the gap colour."""
+    darkest, lightest, gap_lightest = _safe_shade_range(color, bases, own)
+    shades = LEVEL_SHADES
+    # A colour with little room to brighten (white) is shaded a little darker overall, as in the photos,
+    # so that its lit side does not flatten out.
+    shift = max(0.0, BRIGHT_ROOM - lightest)
+    toned = shades - shift
+    lit = lightest * np.tanh(np.maximum(toned, 0) / max(lightest, 1e-6))  # soft: no flat patches
+    # The dark side is scaled to the colour's range, down to GAP_SHADE: the whole range stays in use.
+    dark = darkest * np.tanh(DARK_CURVE * np.minimum(toned, 0) / (GAP_SHADE - shift)) / np.tanh(DARK_CURVE)
+    squeezed = np.where(toned < 0, dark, lit)
+    deep = shades < GAP_SHADE
+    depth = (shades[deep] + 1) / (GAP_SHADE + 1)  # 0 at -1, 1 at GAP_SHADE
+    squeezed[deep] = GAP_DARKEST + depth * (gap_lightest - GAP_DARKEST)
     return _shaded(color, squeezed)
 
 
@@ -223,25 +299,33 @@ def _shaded(color: np.ndarray, shades: np.ndarray) -> np.ndarray:
     darker = color * (1 + shades)
     grey = darker.mean(axis=1, keepdims=True)
     darker = np.clip(grey + (darker - grey) * (1 - SHADOW_SATURATION * shades), 0, 255)
-    brighter = np.minimum(color * (1 + shades), 255)
+    brighter = np.minimum(color * (1 + LIT_GAIN * shades), 255)
     brighter += (255 - brighter) * HIGHLIGHT_PALENESS * shades**2
     return np.where(shades < 0, darker, brighter)
 
 
-def _safe_shade_range(color: np.ndarray, bases: np.ndarray, own: int) -> tuple[float, float]:
-    """Most negative and most positive shade that keep `color` classified as bases[own]."""
+def _safe_shade_range(color: np.ndarray, bases: np.ndarray, own: int) -> tuple[float, float, float]:
+    """Most negative and most positive shade that keep `color` classified as bases[own], and the
+    lightest shade up to which every darker one is classified as a gap."""
     shades = np.linspace(-1, 1, 2 * SHADE_LEVELS + 1)
     candidates = np.clip(_shaded(color, shades), 0, 255)
-    others = np.vstack([np.delete(bases, own, axis=0), GAP_CLASS_RGB, [BACKGROUND_RGB] * 3])
+    others = np.vstack([np.delete(bases, own, axis=0), [BACKGROUND_RGB] * 3])
     others = others[~np.all(others == bases[own], axis=1)]  # an identical colour cannot be told apart anyway
-    references = np.vstack([bases[own], others])  # own colour first: class 0
-    stays_own = (_nearest(candidates, references) == 0) & (_nearest(_lab(candidates), _lab(references)) == 0)
+    references = np.vstack([bases[own], GAP_CLASS_RGB, others])  # own colour: class 0, gap: class 1
+    nearest_rgb, nearest_lab = _nearest(candidates, references), _nearest(_lab(candidates), _lab(references))
+    stays_own = (nearest_rgb == 0) & (nearest_lab == 0)
     middle = len(shades) // 2
     bad_below = np.flatnonzero(~stays_own[:middle])
     bad_above = np.flatnonzero(~stays_own[middle:])
     darkest = shades[bad_below[-1] + 1] if len(bad_below) else -1.0
     lightest = shades[middle + bad_above[0] - 1] if len(bad_above) else 1.0
-    return COLOR_MARGIN * min(darkest, 0.0), COLOR_MARGIN * max(lightest, 0.0)
+    not_gap = np.flatnonzero((nearest_rgb != 1) | (nearest_lab != 1))
+    gap_lightest = shades[not_gap[0] - 1] if len(not_gap) and not_gap[0] > 0 else -1.0
+    return (
+        COLOR_MARGIN * min(darkest, 0.0),
+        COLOR_MARGIN * max(lightest, 0.0),
+        -1 + COLOR_MARGIN * (gap_lightest + 1),
+    )
 
 
 def _nearest(colors: np.ndarray, references: np.ndarray) -> np.ndarray:
