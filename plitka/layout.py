@@ -154,16 +154,22 @@ def _jittered_grid(size: int, spacing: float, overhang: float, rng: np.random.Ge
     return rng.permutation(grid + rng.uniform(0, spacing, grid.shape))
 
 
-def _without_slivers(crumbs: np.ndarray) -> np.ndarray:
-    """Crumbs that show only as thin slivers between others (no pixel SLIVER_WIDTH from their outline)
-    handed over to the nearest other crumb: real crumbs lie side by side and seldom show such slivers."""
-    inside = crumbs > 0
-    horizontal = crumbs[:, 1:] != crumbs[:, :-1]
-    vertical = crumbs[1:] != crumbs[:-1]
+def interior_pixels(ids: np.ndarray, crumb: np.ndarray) -> np.ndarray:
+    """The pixels of `crumb` (a bool mask) whose four neighbours carry their id: off every outline."""
+    inside = crumb.copy()
+    horizontal = ids[:, 1:] != ids[:, :-1]
+    vertical = ids[1:] != ids[:-1]
     inside[:, 1:] &= ~horizontal
     inside[:, :-1] &= ~horizontal
     inside[1:] &= ~vertical
     inside[:-1] &= ~vertical
+    return inside
+
+
+def _without_slivers(crumbs: np.ndarray) -> np.ndarray:
+    """Crumbs that show only as thin slivers between others (no pixel SLIVER_WIDTH from their outline)
+    handed over to the nearest other crumb: real crumbs lie side by side and seldom show such slivers."""
+    inside = interior_pixels(crumbs, crumbs > 0)
     to_outline = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
     thick = np.bincount(crumbs[to_outline >= SLIVER_WIDTH * crumbs.shape[0]], minlength=crumbs.max() + 1) > 0
     thick[0] = True  # gaps stay gaps

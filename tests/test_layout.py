@@ -2,7 +2,7 @@ import cv2
 import numpy as np
 import pytest
 
-from plitka.layout import GAP, SLIVER_WIDTH, GranuleLayout, build_layout
+from plitka.layout import GAP, SLIVER_WIDTH, GranuleLayout, build_layout, interior_pixels
 
 MIXES = [
     {"RED": 100},
@@ -56,13 +56,7 @@ def test_granule_sizes_are_like_the_photos(two_colour_layout):
 
 def test_no_crumb_shows_as_a_thin_sliver(two_colour_layout):
     granules = two_colour_layout.granules
-    inside = granules >= 0
-    horizontal = granules[:, 1:] != granules[:, :-1]
-    vertical = granules[1:] != granules[:-1]
-    inside[:, 1:] &= ~horizontal
-    inside[:, :-1] &= ~horizontal
-    inside[1:] &= ~vertical
-    inside[:-1] &= ~vertical
+    inside = interior_pixels(granules, granules >= 0)
     to_outline = cv2.distanceTransform(inside.view(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_3)
     thickness = np.zeros(len(two_colour_layout.granule_color), np.float32)
     np.maximum.at(thickness, granules[granules >= 0], to_outline[granules >= 0])

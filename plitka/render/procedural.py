@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from plitka.layout import CRUMB_RADIUS, GranuleLayout
+from plitka.layout import CRUMB_RADIUS, GranuleLayout, interior_pixels
 from plitka.palette import PALETTE, Palette
 
 LOOKS_STREAM = 0x7173  # seeds the crumbs' looks apart from the layout's own random stream
@@ -217,14 +217,7 @@ def _per_granule(values: np.ndarray, granules: np.ndarray) -> np.ndarray:
 
 def _interior(granules: np.ndarray) -> np.ndarray:
     """1 inside a crumb, 0 on gaps, background and every pixel where two crumbs meet."""
-    inside = granules >= 0
-    horizontal = granules[:, 1:] != granules[:, :-1]
-    vertical = granules[1:] != granules[:-1]
-    inside[:, 1:] &= ~horizontal
-    inside[:, :-1] &= ~horizontal
-    inside[1:] &= ~vertical
-    inside[:-1] &= ~vertical
-    return inside.view(np.uint8)
+    return interior_pixels(granules, granules >= 0).view(np.uint8)
 
 
 @lru_cache(maxsize=8)
