@@ -82,22 +82,25 @@ class TileService:
     def generate(self, run: Generation, folder: Path) -> Iterator[Output]:
         """Write and yield preview, final, colour map and report.json into `folder`."""
         request = run.request
-        started = time.perf_counter()
         size = request.overrides.resolution or QUALITY_PRESETS[request.quality].resolution
         with run.timings.measure("layout"):
             layout = build_layout(request.mix, size=size, seed=run.seed)
+        # Each step is timed without its yield, so a slow consumer does not count as our time.
         with run.timings.measure("preview"):
-            preview = render_tile(layout, angle=request.angle, size=PREVIEW_SIZE)
-            yield Output("preview", self._save(preview, folder / "preview", request))
+            preview_path = self._save(
+                render_tile(layout, request.angle, size=PREVIEW_SIZE), folder / "preview", request
+            )
+        yield Output("preview", preview_path)
         with run.timings.measure("final"):
             final = render_tile(layout, angle=request.angle)
-            yield Output("final", self._save(final, folder / "final", request))
+            final_path = self._save(final, folder / "final", request)
+        yield Output("final", final_path)
         with run.timings.measure("colormap"):
-            colormap = render_colormap(layout, request.mix)
-            yield Output("colormap", save_image(colormap, folder / "colormap", "png", 100))
+            colormap_path = save_image(render_colormap(layout, request.mix), folder / "colormap", "png", 100)
+        yield Output("colormap", colormap_path)
         with run.timings.measure("measure"):
             measured = measure_proportions(final, list(request.mix))
-        run.timings.seconds["total"] = round(time.perf_counter() - started, 4)
+        run.timings.seconds["total"] = round(sum(run.timings.seconds.values()), 4)
         run.report = build_report(run, layout, measured, final.size)
         report_path = folder / "report.json"
         report_path.write_text(json.dumps(run.report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
