@@ -1,5 +1,5 @@
 from plitka.cog_schema import SCHEMA_PATH, build_schema, render
-from plitka.request import ANGLES, MAX_SEED
+from plitka.request import ANGLES, FORM_DEFAULTS, MAX_SEED
 
 
 def test_committed_schema_matches_the_predictor():
@@ -23,3 +23,9 @@ def test_schema_carries_the_form_constraints():
     assert "required" not in schemas["Input"]
     assert schemas["Output"]["x-cog-array-type"] == "iterator"
     assert all(prop["description"] for prop in inputs.values())
+
+
+def test_form_defaults_are_the_request_defaults():
+    # params_json may only fill fields left at their defaults, so both places must agree.
+    inputs = build_schema()["components"]["schemas"]["Input"]["properties"]
+    assert {name: inputs[name]["default"] for name in FORM_DEFAULTS} == FORM_DEFAULTS
