@@ -205,8 +205,8 @@ def _adapted_to_picture(shade_space: np.ndarray, mask: np.ndarray, palette_centr
     return centres
 
 
-def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cheapest colour of each pixel and the pixel's shade relative to that colour."""
+def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cheapest colour of each pixel, the pixel's shade relative to that colour and its cost."""
     dots = pixels @ centres.T
     centre_norms2 = (centres**2).sum(axis=1)
     shade = np.clip(dots / centre_norms2, *SHADE_RANGE)
@@ -215,7 +215,12 @@ def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
     cost /= SHADE_SIGMA**2
     cost += SHADE_WEIGHT * np.log(shade) ** 2
     labels = cost.argmin(axis=1)
-    return labels, np.take_along_axis(shade, labels[:, None], axis=1)[:, 0]
+    chosen = labels[:, None]
+    return (
+        labels,
+        np.take_along_axis(shade, chosen, axis=1)[:, 0],
+        np.take_along_axis(cost, chosen, axis=1)[:, 0],
+    )
 
 
 def _granule_labels(
@@ -234,7 +239,7 @@ def _granule_labels(
     thin pixels that are neither a blend nor a shade of their neighbours are kept as well
     (_true_thin_pixels).
     """
-    labels, shade = _assign(pixels, centres)
+    labels, shade, cost = _assign(pixels, centres)
     labels = np.where((shade >= window[0]) & (shade <= window[1]), labels, NOT_COUNTED)
     label_map = np.full(mask.shape, NOT_COUNTED, dtype=np.int8)
     label_map[mask] = labels
@@ -246,20 +251,24 @@ def _granule_labels(
         ys, xs = np.nonzero((label_map != NOT_COUNTED) & ~interior)
         image = np.zeros((*mask.shape, 3), dtype=np.float32)
         image[mask] = pixels
-        keep = _true_thin_pixels(image[ys, xs], label_map, interior, ys, xs, centres)
+        cost_map = np.zeros(mask.shape, dtype=np.float32)
+        cost_map[mask] = cost * SHADE_SIGMA**2  # in squared Lab units, as the cone distances
+        keep = _true_thin_pixels(image[ys, xs], cost_map[ys, xs], label_map, interior, ys, xs, centres)
         interior[ys[keep], xs[keep]] = True
     return np.where(interior[mask], labels, NOT_COUNTED)
 
 
 def _true_thin_pixels(
     pixels: np.ndarray,
+    own_cost: np.ndarray,
     label_map: np.ndarray,
     interior: np.ndarray,
     ys: np.ndarray,
     xs: np.ndarray,
     centres: np.ndarray,
 ) -> np.ndarray:
-    """Which thin pixels (at ys, xs, colours pixels) are real granule corners and slivers.
+    """Which thin pixels (at ys, xs, colours pixels, own_cost under their own colour) are real
+    granule corners and slivers.
 
     Rules (a) and (b) of the module docstring; interior is the opening's result.
     """
@@ -276,11 +285,6 @@ def _true_thin_pixels(
         gap_next |= around == NOT_COUNTED
         own_interior_next += (around == own) & padded_interior[ys + 1 + dy, xs + 1 + dx]
     neighbours[np.arange(len(ys)), own] = False
-    own_centres = centres[own]
-    shade = np.clip(np.einsum("ij,ij->i", pixels, own_centres) / (own_centres**2).sum(axis=1), *SHADE_RANGE)
-    own_cost = ((pixels - shade[:, None] * own_centres) ** 2).sum(axis=1) + (
-        SHADE_WEIGHT * SHADE_SIGMA**2 * np.log(shade) ** 2
-    )
     keep = neighbours.any(axis=1)
     corner = keep & (own_interior_next >= CORNER_SUPPORT) & ~gap_next
     for first in range(count):
