@@ -8,12 +8,21 @@ import os
 import sys
 from pathlib import Path
 
+from plitka.analysis.evaluate import DEFAULT_REFERENCE
 from plitka.palette import PALETTE
-from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, QUALITIES, RequestError, build_request
+from plitka.request import (
+    ANGLES,
+    ENGINES,
+    FORM_DEFAULTS,
+    MAX_SEED,
+    OUTPUT_FORMATS,
+    QUALITIES,
+    RequestError,
+    build_request,
+)
 from plitka.settings import SettingsError, configure_logging, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_REFERENCE = ROOT.parent / "shared" / "reference-tiles"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,14 +39,22 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="plitka", description="Plitka Pro: rubber-crumb tile previews.")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
+    defaults = FORM_DEFAULTS
     generate = commands.add_parser("generate", help="make a tile picture, its preview, colour map and report")
     generate.add_argument("colors", nargs="?", help="the mix, e.g. '60%% red, 40%% white'")
     generate.add_argument("--params-json", help="legacy v4 JSON instead of (or agreeing with) the text")
-    generate.add_argument("--angle", type=int, default=0, help=f"one of {', '.join(map(str, ANGLES))}")
-    generate.add_argument("--quality", default="standard", help=f"one of {', '.join(QUALITIES)}")
-    generate.add_argument("--seed", type=int, default=-1, help=f"-1 (random) to {MAX_SEED}")
-    generate.add_argument("--format", dest="output_format", default="png", help=", ".join(OUTPUT_FORMATS))
-    generate.add_argument("--engine", default="auto", help=", ".join(ENGINES))
+    generate.add_argument(
+        "--angle", type=int, default=defaults["angle"], help=f"one of {', '.join(map(str, ANGLES))}"
+    )
+    generate.add_argument("--quality", default=defaults["quality"], help=f"one of {', '.join(QUALITIES)}")
+    generate.add_argument("--seed", type=int, default=defaults["seed"], help=f"-1 (random) to {MAX_SEED}")
+    generate.add_argument(
+        "--format",
+        dest="output_format",
+        default=defaults["output_format"],
+        help=", ".join(OUTPUT_FORMATS),
+    )
+    generate.add_argument("--engine", default=defaults["engine"], help=", ".join(ENGINES))
     generate.add_argument("--out", type=Path, default=Path("out"), help="folder for the four outputs")
     generate.set_defaults(handler=_generate)
 

@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-REFERENCE_TILES = Path(__file__).resolve().parents[1].parent / "shared" / "reference-tiles"
+from plitka.analysis.evaluate import DEFAULT_REFERENCE
 
 
 @pytest.fixture(scope="session")
 def reference_tiles() -> Path:
     """../shared/reference-tiles (real photos with known proportions); skips where it is absent."""
-    if not (REFERENCE_TILES / "labels.csv").is_file():
-        pytest.skip(f"reference photos not found: {REFERENCE_TILES} has no labels.csv")
-    return REFERENCE_TILES
+    if not (DEFAULT_REFERENCE / "labels.csv").is_file():
+        pytest.skip(f"reference photos not found: {DEFAULT_REFERENCE} has no labels.csv")
+    return DEFAULT_REFERENCE

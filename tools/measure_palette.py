@@ -9,29 +9,24 @@ DIR (default <repo>/../shared/reference-tiles) holds labels.csv and singles/<COD
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 from pathlib import Path
 
 from PIL import Image
 
+from plitka.analysis.evaluate import DEFAULT_REFERENCE, parse_proportions, read_labels
 from plitka.analysis.measure import granule_colour
 from plitka.palette.palette import DATA_FILE
-
-REPO = Path(__file__).resolve().parent.parent
-
-DEFAULT_REFERENCE = REPO.parent / "shared" / "reference-tiles"
 
 
 def single_colour_photos(reference: Path) -> dict[str, Path]:
     """Code -> photo for the labels.csv rows that are one colour at 100%."""
-    with (reference / "labels.csv").open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return {
-        row["proportions"].split(":")[0]: reference / row["file"]
-        for row in rows
-        if ";" not in row["proportions"]
-    }
+    singles = {}
+    for row in read_labels(reference):
+        proportions = parse_proportions(row["proportions"])
+        if len(proportions) == 1:
+            singles[next(iter(proportions))] = reference / row["file"]
+    return singles
 
 
 def measure_palette(reference: Path, data_file: Path = DATA_FILE, dry_run: bool = False) -> dict[str, tuple]:

@@ -19,6 +19,8 @@ from plitka.analysis.measure import measure_proportions
 from plitka.palette import PALETTE, Palette
 
 LABELS_FILE = "labels.csv"
+# ../shared/reference-tiles beside the checkout: the labelled photos (never needed at run time).
+DEFAULT_REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-tiles"
 
 
 @dataclass(frozen=True)
