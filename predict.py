@@ -4,6 +4,7 @@ Uses Cog 0.23's BaseRunner.run() (BasePredictor.predict() is deprecated there); 
 name Predictor that cog.yaml and Replicate refer to.
 """
 
+import atexit
 from collections.abc import Iterator
 from typing import Optional
 
@@ -20,6 +21,8 @@ class Predictor(BaseRunner):
         settings = get_settings()
         configure_logging(settings)
         self.service = TileService(settings)
+        self.service.setup()
+        atexit.register(self.service.teardown)
 
     def run(
         self,
@@ -82,3 +85,6 @@ class Predictor(BaseRunner):
         self.record_metric("seed", generation.seed)
         self.record_metric("engine", generation.engine)
         self.record_metric("color_error_max_points", generation.report["max_error_points"])
+        if generation.diffusion:
+            self.record_metric("models.built", len(generation.diffusion.ledger.built))
+            self.record_metric("models.reused", len(generation.diffusion.ledger.reused))

@@ -28,6 +28,7 @@ MAX_COLORS = 4
 SUM_TOLERANCE = 0.5  # percentage points
 MAX_SEED = 2**31 - 1
 RANDOM_SEED = -1
+RESOLUTION_STEP = 8
 
 # A share: an optional minus sign (only where it cannot be a hyphen inside a word), digits with a
 # decimal point or comma, an optional percent sign.
@@ -144,8 +145,9 @@ def _number(match: re.Match[str]) -> float:
 # --- legacy params_json --------------------------------------------------------------------------
 
 
-def parse_params_json(text: str, palette: Palette = PALETTE) -> dict[str, Any]:
-    """The v4.x API's JSON: returns the mix and whichever of angle/quality/seed/... it sets."""
+def parse_params_json(text: str, palette: Palette = PALETTE, colors_required: bool = True) -> dict[str, Any]:
+    """The v4.x API's JSON: returns the mix (None if absent and not required) and whichever of
+    angle/quality/seed/... it sets."""
     field = "params_json"
     try:
         data = json.loads(text)
@@ -161,10 +163,10 @@ def parse_params_json(text: str, palette: Palette = PALETTE) -> dict[str, Any]:
     unknown = sorted(set(data) - known)
     if unknown:
         raise RequestError(field, f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(known))}")
-    if "colors" not in data:
-        raise RequestError(field, 'needs a "colors" list')
+    if "colors" not in data and colors_required:
+        raise RequestError(field, 'needs a "colors" list (or give the mix as colors text)')
     parsed: dict[str, Any] = {key: data[key] for key in known - {"colors"} if key in data}
-    parsed["mix"] = _parse_legacy_colors(data["colors"], palette)
+    parsed["mix"] = _parse_legacy_colors(data["colors"], palette) if "colors" in data else None
     return parsed
 
 
@@ -261,6 +263,8 @@ def _check_override(field: str, key: str, value: Any) -> Any:
         raise RequestError(field, f"must be of type {kind.__name__}, got {value!r}")
     if low is not None and high is not None and not low <= value <= high:
         raise RequestError(field, f"must be between {low:g} and {high:g}, got {value!r}")
+    if key == "resolution" and value % RESOLUTION_STEP:
+        raise RequestError(field, f"must be a multiple of {RESOLUTION_STEP} (the VAE's scale), got {value}")
     return value
 
 
@@ -303,7 +307,9 @@ def build_request(
     mix = parse_color_text(colors, palette) if has_text else None
     overrides = Overrides()
     if has_json:
-        legacy = parse_params_json(params_json or "", palette)
+        legacy = parse_params_json(params_json or "", palette, colors_required=mix is None)
+        if legacy["mix"] is None:
+            legacy["mix"] = mix
         if mix is not None and not _mixes_agree(mix, legacy["mix"]):
             raise RequestError(
                 "colors",

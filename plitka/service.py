@@ -20,6 +20,7 @@ from PIL import Image
 
 from plitka import __version__
 from plitka.analysis import measure_proportions
+from plitka.diffusion import DiffusionEngine, DiffusionResult
 from plitka.layout import GranuleLayout, build_layout
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
@@ -30,6 +31,7 @@ from plitka.settings import Settings, get_settings
 log = logging.getLogger("plitka")
 
 OutputKind = Literal["preview", "final", "colormap", "report"]
+SUB_STEPS = ("load", "diffusion")  # parts of the "final" step, reported but not added to the total
 
 
 @dataclass(frozen=True)
@@ -58,26 +60,46 @@ class Generation:
     request: TileRequest
     seed: int
     engine: str
+    engine_reason: str = ""
     timings: Timings = field(default_factory=Timings)
+    diffusion: DiffusionResult | None = None
     report: dict[str, Any] = field(default_factory=dict)
 
 
 class TileService:
-    def __init__(self, settings: Settings | None = None):
+    def __init__(self, settings: Settings | None = None, diffusion: DiffusionEngine | None = None):
         self.settings = settings or get_settings()
         self.folders = OutputFolders(self.settings.work_dir, self.settings.keep_outputs)
+        self.diffusion = diffusion or DiffusionEngine(self.settings)  # declares models, loads nothing
+
+    def setup(self) -> None:
+        """Start-up work: build what PLITKA_PRELOAD names, start unloading idle models."""
+        self.diffusion.start()
+
+    def teardown(self) -> None:
+        self.diffusion.teardown()
 
     def new_output_folder(self) -> Path:
         return self.folders.new_folder()
 
-    def choose_engine(self, requested: str) -> str:
-        """auto -> the best engine this deployment has; an engine it lacks is a clear input error."""
-        if requested in ("auto", "procedural"):
-            return "procedural"
-        raise RequestError(
-            "engine",
-            "sdxl needs diffusion weights and this deployment has none configured; use auto or procedural",
-        )
+    def choose_engine(self, requested: str) -> tuple[str, str]:
+        """The engine and why: auto -> sdxl where the product's weights are configured and reachable."""
+        if requested == "procedural":
+            return "procedural", "requested"
+        if requested == "auto" and not self.diffusion.has_product_adapters():
+            return (
+                "procedural",
+                "auto: the product's LoRA and TI are not configured (PLITKA_LORA_SOURCE, PLITKA_TI_SOURCE)",
+            )
+        available = self.diffusion.availability()
+        if available.ok:
+            return (
+                "sdxl",
+                "requested" if requested == "sdxl" else "auto: diffusion weights configured and reachable",
+            )
+        if requested == "auto":
+            return "procedural", f"auto: {available.reason}"
+        raise RequestError("engine", f"sdxl is unavailable here ({available.reason}); use auto or procedural")
 
     def generate(self, run: Generation, folder: Path) -> Iterator[Output]:
         """Write and yield preview, final, colour map and report.json into `folder`."""
@@ -93,6 +115,11 @@ class TileService:
         yield Output("preview", preview_path)
         with run.timings.measure("final"):
             final = render_tile(layout, angle=request.angle)
+            if run.engine == "sdxl":
+                run.diffusion = self.diffusion.generate(request, layout, final, run.seed)
+                final = run.diffusion.image
+                run.timings.seconds["load"] = round(run.diffusion.load_seconds, 4)
+                run.timings.seconds["diffusion"] = round(run.diffusion.generate_seconds, 4)
             final_path = self._save(final, folder / "final", request)
         yield Output("final", final_path)
         with run.timings.measure("colormap"):
@@ -100,7 +127,9 @@ class TileService:
         yield Output("colormap", colormap_path)
         with run.timings.measure("measure"):
             measured = measure_proportions(final, list(request.mix))
-        run.timings.seconds["total"] = round(sum(run.timings.seconds.values()), 4)
+        run.timings.seconds["total"] = round(
+            sum(seconds for step, seconds in run.timings.seconds.items() if step not in SUB_STEPS), 4
+        )
         run.report = build_report(run, layout, measured, final.size)
         report_path = folder / "report.json"
         report_path.write_text(json.dumps(run.report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -116,7 +145,8 @@ class TileService:
     def start(self, request: TileRequest) -> Generation:
         """Resolve what the request leaves open (seed, engine) before any work is done."""
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed == RANDOM_SEED else request.seed
-        return Generation(request=request, seed=seed, engine=self.choose_engine(request.engine))
+        engine, reason = self.choose_engine(request.engine)
+        return Generation(request=request, seed=seed, engine=engine, engine_reason=reason)
 
     def _save(self, image: Image.Image, stem: Path, request: TileRequest) -> Path:
         return save_image(image, stem, request.output_format, self.settings.image_quality)
@@ -136,10 +166,21 @@ def build_report(
         "seed": run.seed,
         "engine": run.engine,
         "engine_requested": request.engine,
+        "engine_reason": run.engine_reason,
         "angle": request.angle,
         "quality": request.quality,
         "output_format": request.output_format,
         "size": list(size),
         "timings": dict(run.timings.seconds),
         "version": __version__,
+        **({"diffusion": diffusion_report(run.diffusion)} if run.diffusion else {}),
+    }
+
+
+def diffusion_report(result: DiffusionResult) -> dict[str, Any]:
+    return {
+        **result.info,
+        "models_built": result.ledger.built,
+        "models_reused": result.ledger.reused,
+        "build_seconds": round(result.ledger.build_seconds, 4),
     }

@@ -39,6 +39,59 @@ class Settings(BaseSettings):
         default="INFO", description="Level of the service's log lines."
     )
 
+    # --- diffusion weights: a Hugging Face repo id[@revision], a local path or an http(s) URL[#sha256=HEX]
+    sdxl_source: str = Field(
+        default="stabilityai/stable-diffusion-xl-base-1.0",
+        description="SDXL base 1.0 in diffusers layout (UNet, text encoders, tokenizers, scheduler, VAE).",
+    )
+    vae_source: str = Field(
+        default="madebyollin/sdxl-vae-fp16-fix",
+        description="The VAE; the fp16-fix VAE decodes in fp16 without NaNs. Empty: the base's own VAE.",
+    )
+    controlnet_canny_source: str = Field(
+        default="diffusers/controlnet-canny-sdxl-1.0",
+        description="SDXL ControlNet for canny edges (0/90 deg).",
+    )
+    controlnet_lineart_source: str = Field(
+        default="ShermanG/ControlNet-Standard-Lineart-for-SDXL",
+        description="SDXL ControlNet for line art (30-60 and 120-150 deg). Must be an SDXL one.",
+    )
+    controlnet_softedge_source: str = Field(
+        default="TheMistoAI/MistoLine", description="SDXL ControlNet for soft edges (other angles)."
+    )
+    lora_source: str = Field(
+        default="", description="The product's LoRA (.safetensors, file or URL). Empty: none."
+    )
+    ti_source: str = Field(
+        default="",
+        description="The product's Textual Inversion: clip_l and clip_g tensors for <s0><s1>. Empty: none.",
+    )
+    annotator_source: str = Field(
+        default="lllyasviel/Annotators",
+        description="controlnet-aux annotator weights (line art, soft edges); unused without controlnet-aux.",
+    )
+    cache_dir: Path | None = Field(
+        default=None,
+        description="Weights cache: <dir>/hub, <dir>/url. Unset: Hugging Face's cache, ~/.cache/plitka/url.",
+    )
+    lora_scale: float = Field(default=0.75, ge=0.0, le=2.0, description="Default LoRA strength.")
+    device: Literal["auto", "cuda", "cpu"] = Field(
+        default="auto",
+        description="Where diffusion runs: auto picks cuda when present (fp16), else cpu (fp32).",
+    )
+    preload: str = Field(
+        default="",
+        description="Models built at setup: 'base', 'all' or names (comma-separated, see docs). Empty: none.",
+    )
+    model_idle_seconds: float = Field(
+        default=900.0, ge=0.0, description="Unload a model unused this long (0: never)."
+    )
+    model_cache_gib: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="Unload least-recently-used idle models beyond this many GiB of weights (0: no limit).",
+    )
+
 
 def load_settings() -> Settings:
     """Read the environment; a bad value stops start-up with one line per offending variable."""

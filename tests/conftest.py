@@ -1,8 +1,12 @@
+import os
 from pathlib import Path
 
 import pytest
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE
+
+# No test may reach the network: hub lookups answer from the local cache only (inherited by servers).
+os.environ["HF_HUB_OFFLINE"] = "1"
 
 
 @pytest.fixture(scope="session")
@@ -11,3 +15,11 @@ def reference_tiles() -> Path:
     if not (DEFAULT_REFERENCE / "labels.csv").is_file():
         pytest.skip(f"reference photos not found: {DEFAULT_REFERENCE} has no labels.csv")
     return DEFAULT_REFERENCE
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    """A complete tiny random-weight SDXL set (ControlNets, LoRA, TI) written in diffusers layout."""
+    from plitka.diffusion.tiny import write_tiny_weights
+
+    return write_tiny_weights(tmp_path_factory.mktemp("tiny-weights"))

@@ -133,7 +133,7 @@ def test_legacy_params_json(server):
             {"colors": "60% red, 40% white", "params_json": '{"colors": [{"name": "red", "proportion": 1}]}'},
             "colors: the text (60% RED, 40% WHITE) and params_json (100% RED) disagree",
         ),
-        ({"colors": "red", "engine": "sdxl"}, "engine: sdxl needs diffusion weights"),
+        ({"colors": "red", "engine": "sdxl"}, "engine: sdxl is unavailable here"),
         ({}, "colors: give the mix as text"),
     ],
 )

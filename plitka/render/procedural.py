@@ -104,6 +104,12 @@ def render_tile(
     return Image.fromarray(_on_background(rgb, granules == BACKGROUND, angle, size))
 
 
+def picture_granules(layout: GranuleLayout, angle: int = 0, size: int | None = None) -> np.ndarray:
+    """The granule id of each pixel of render_tile's picture (BACKGROUND around the tile)."""
+    rng = np.random.default_rng([layout.seed, LOOKS_STREAM])  # the ragged edge draws first, as in render_tile
+    return _project(_with_ragged_edge(layout, rng), angle, size or layout.size)
+
+
 def _tile_side(angle: int, size: int) -> float:
     """Side of the tile in the picture, so that the rotated square spans TILE_FILL of it."""
     turn = np.radians(angle)

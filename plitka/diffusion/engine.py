@@ -1,0 +1,330 @@
+"""The SDXL engine: declares its models to the ModelManager and turns the procedural render of the exact
+layout into a photo (image-to-image, with ControlNet conditioning from the layout's edges)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PIL import Image
+
+from plitka.diffusion import loaders
+from plitka.diffusion.control import CONTROL_TYPES, ControlType, canny_edges, control_type_for, layout_edges
+from plitka.diffusion.prompt import TI_TOKENS, build_negative_prompt, build_prompt
+from plitka.diffusion.sources import WeightsError, WeightSource, is_reachable, parse_source
+from plitka.governor import Ledger, ModelManager, ModelSpec
+from plitka.layout import GranuleLayout
+from plitka.presets import QUALITY_PRESETS
+from plitka.request import RequestError, TileRequest
+from plitka.settings import Settings, SettingsError
+
+log = logging.getLogger("plitka.diffusion")
+
+CONTROLNET_SCALE = 0.5  # conditioning strength: the init image already fixes the colours
+REAPER_INTERVAL = 30.0  # seconds between idle checks (a fraction of any sensible idle timeout)
+ANNOTATORS = {"lineart": "LineartDetector", "softedge": "PidiNetDetector"}  # controlnet_aux classes
+SOURCE_SETTINGS = {
+    "base": "sdxl_source",
+    "vae": "vae_source",
+    "lora": "lora_source",
+    "ti": "ti_source",
+    **{f"controlnet-{kind}": f"controlnet_{kind}_source" for kind in CONTROL_TYPES},
+}
+
+
+@dataclass(frozen=True)
+class Availability:
+    ok: bool
+    reason: str = ""
+
+
+@dataclass
+class DiffusionResult:
+    image: Image.Image
+    info: dict[str, Any] = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
+    load_seconds: float = 0.0
+    generate_seconds: float = 0.0
+
+
+class DiffusionEngine:
+    """SDXL base + VAE + LoRA + TI + ControlNets as named models; pipelines are views over them."""
+
+    def __init__(self, settings: Settings, manager: ModelManager | None = None):
+        self.settings = settings
+        self.sources = self._parse_sources(settings)
+        self.manager = manager or ModelManager(
+            idle_seconds=settings.model_idle_seconds, max_bytes=int(settings.model_cache_gib * 2**30)
+        )
+        self._runtime: loaders.Runtime | None = None
+        self._gate = threading.Lock()  # one generation at a time on the shared modules
+        self._reachable: dict[str, Availability] = {}
+        self._annotator_failures: dict[str, str] = {}
+        self._declare_models()
+        self.preload_names = self._preload_names(settings.preload)
+
+    # --- setup ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _parse_sources(settings: Settings) -> dict[str, WeightSource | None]:
+        sources: dict[str, WeightSource | None] = {}
+        for model, attribute in SOURCE_SETTINGS.items():
+            try:
+                sources[model] = parse_source(f"PLITKA_{attribute.upper()}", getattr(settings, attribute))
+            except WeightsError as error:
+                raise SettingsError(f"invalid settings: {error}") from None
+        if sources["base"] is None:
+            raise SettingsError("invalid settings: PLITKA_SDXL_SOURCE: must name the SDXL base weights")
+        return sources
+
+    def _declare_models(self) -> None:
+        declare = self.manager.declare
+        declare(
+            ModelSpec("base", lambda _: self._load_base(), description="SDXL UNet, text encoders, scheduler")
+        )
+        declare(ModelSpec("vae", lambda _: self._load_vae(), description="VAE (fp16-fix by default)"))
+        if self.sources["lora"]:
+            declare(ModelSpec("lora", lambda _: self._load_lora(), description="the product's LoRA tensors"))
+        if self.sources["ti"]:
+            declare(ModelSpec("ti", lambda _: self._load_ti(), description="the product's TI embeddings"))
+        declare(ModelSpec("pipeline", self._build_pipeline, requires=("base", "vae"), description="img2img"))
+        for kind in CONTROL_TYPES:
+            declare(ModelSpec(f"controlnet-{kind}", self._loader_of_controlnet(kind), requires=("base",)))
+            declare(
+                ModelSpec(
+                    f"pipeline-{kind}",
+                    lambda held, kind=kind: loaders.controlnet_pipeline(
+                        held["pipeline"], held[f"controlnet-{kind}"]
+                    ),
+                    requires=("pipeline", f"controlnet-{kind}"),
+                    description=f"img2img + {kind} ControlNet, a view over pipeline",
+                )
+            )
+        if importlib.util.find_spec("controlnet_aux"):
+            for kind, detector in ANNOTATORS.items():
+                declare(
+                    ModelSpec(
+                        f"annotator-{kind}", lambda _, detector=detector: self._load_annotator(detector)
+                    )
+                )
+
+    def _preload_names(self, text: str) -> list[str]:
+        names = [name.strip() for name in text.split(",") if name.strip()]
+        if names == ["base"]:
+            return ["pipeline"]
+        if names == ["all"]:
+            return ["pipeline", *(f"pipeline-{kind}" for kind in CONTROL_TYPES)]
+        unknown = [name for name in names if name not in self.manager.declared()]
+        if unknown:
+            raise SettingsError(
+                f"invalid settings: PLITKA_PRELOAD: unknown model(s) {', '.join(unknown)}; "
+                f"allowed: base, all or {', '.join(self.manager.declared())}"
+            )
+        return names
+
+    def start(self) -> None:
+        """Build what PLITKA_PRELOAD asks for and start unloading idle models."""
+        self.manager.preload(self.preload_names)
+        self.manager.start_reaper(min(REAPER_INTERVAL, max(1.0, self.settings.model_idle_seconds / 4)))
+
+    def teardown(self) -> None:
+        self.manager.teardown()
+
+    @property
+    def runtime(self) -> loaders.Runtime:
+        if self._runtime is None:
+            self._runtime = loaders.pick_runtime(self.settings.device)
+        return self._runtime
+
+    # --- what this deployment can do -----------------------------------------------------------
+
+    def has_product_adapters(self) -> bool:
+        return bool(self.sources["lora"] and self.sources["ti"])
+
+    def availability(self, models: tuple[str, ...] = ("base", "vae", "lora", "ti")) -> Availability:
+        """Whether these models' weights can be had (checked once per process, without loading)."""
+        for model in models:
+            source = self.sources.get(model)
+            if source is None:
+                continue
+            if model not in self._reachable:
+                ok, reason = is_reachable(source, self.settings.cache_dir)
+                self._reachable[model] = Availability(ok, reason)
+            if not self._reachable[model].ok:
+                return self._reachable[model]
+        return Availability(True)
+
+    def controlnet_plan(self, request: TileRequest) -> tuple[ControlType | None, str]:
+        """The ControlNet type this request uses (None: none) and why."""
+        kind = control_type_for(request.angle)
+        wanted = request.overrides.use_controlnet
+        if wanted is False:
+            return None, "off (use_controlnet: false)"
+        reachable = self.availability((f"controlnet-{kind}",))
+        if reachable.ok:
+            return kind, f"{kind} for a {request.angle} degree angle"
+        if wanted:
+            raise RequestError(
+                "params_json.overrides.use_controlnet",
+                f"the {kind} ControlNet is unavailable: {reachable.reason}",
+            )
+        return None, f"off: the {kind} ControlNet is unavailable ({reachable.reason})"
+
+    # --- generation ----------------------------------------------------------------------------
+
+    def generate(
+        self, request: TileRequest, layout: GranuleLayout, init: Image.Image, seed: int
+    ) -> DiffusionResult:
+        """Image-to-image from `init` (the exact procedural render), conditioned on the layout's edges."""
+        preset = QUALITY_PRESETS[request.quality]
+        over = request.overrides
+        strength = over.strength if over.strength is not None else preset.strength
+        steps = max(over.steps or preset.steps, math.ceil(1 / strength))  # at least one denoising step
+        guidance = over.guidance if over.guidance is not None else preset.guidance
+        lora_scale = over.lora_scale if over.lora_scale is not None else self.settings.lora_scale
+        control, control_reason = self.controlnet_plan(request)
+        result = DiffusionResult(image=init)
+        start = time.perf_counter()
+        with self.manager.acquire(f"pipeline-{control}" if control else "pipeline", result.ledger) as pipe:
+            control_image, control_source = self._control_image(
+                control, layout, init, request.angle, result.ledger
+            )
+            result.load_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            with self._gate:
+                result.image = self._denoise(
+                    pipe,
+                    prompt=build_prompt(request),
+                    negative_prompt=build_negative_prompt(request),
+                    image=init,
+                    strength=strength,
+                    num_inference_steps=steps,
+                    guidance_scale=guidance,
+                    generator=self._generator(seed),
+                    cross_attention_kwargs={"scale": lora_scale},
+                    **(
+                        {"control_image": control_image, "controlnet_conditioning_scale": CONTROLNET_SCALE}
+                        if control
+                        else {}
+                    ),
+                )
+            result.generate_seconds = time.perf_counter() - start
+        result.info = {
+            "prompt": build_prompt(request),
+            "negative_prompt": build_negative_prompt(request),
+            "steps": steps,
+            "guidance": guidance,
+            "strength": strength,
+            "lora_scale": lora_scale if self.sources["lora"] else None,
+            "lora": self.sources["lora"].describe() if self.sources["lora"] else "not configured",
+            "textual_inversion": self.sources["ti"].describe() if self.sources["ti"] else "not configured",
+            "controlnet": control,
+            "controlnet_reason": control_reason,
+            "control_image": control_source,
+            "device": self.runtime.device,
+            "dtype": str(self.runtime.dtype).removeprefix("torch."),
+        }
+        return result
+
+    def _denoise(self, pipe: Any, **kwargs: Any) -> Image.Image:
+        import torch
+
+        try:
+            return pipe(**kwargs).images[0]
+        finally:
+            if self.runtime.device == "cuda":
+                torch.cuda.empty_cache()  # between generations only: it synchronises the device
+
+    def _generator(self, seed: int) -> Any:
+        import torch
+
+        return torch.Generator(device=self.runtime.device).manual_seed(seed)
+
+    def _control_image(
+        self,
+        control: ControlType | None,
+        layout: GranuleLayout,
+        init: Image.Image,
+        angle: int,
+        ledger: Ledger,
+    ) -> tuple[Image.Image | None, str | None]:
+        if control is None:
+            return None, None
+        if control == "canny":
+            return canny_edges(init), "opencv canny of the procedural render"
+        annotated = self._annotate(control, init, ledger)
+        if annotated is not None:
+            return annotated, f"controlnet-aux {ANNOTATORS[control]}"
+        reason = self._annotator_failures.get(control, "controlnet-aux is not installed")
+        return layout_edges(layout, angle, init.width, soft=control == "softedge"), f"layout edges ({reason})"
+
+    def _annotate(self, control: ControlType, init: Image.Image, ledger: Ledger) -> Image.Image | None:
+        name = f"annotator-{control}"
+        if name not in self.manager.declared() or control in self._annotator_failures:
+            return None
+        try:
+            with self.manager.acquire(name, ledger) as detector:
+                return detector(init, detect_resolution=init.width, image_resolution=init.width).resize(
+                    init.size
+                )
+        except (
+            Exception
+        ) as error:  # an annotator is optional: fall back to the layout's edges, once and for all
+            self._annotator_failures[control] = f"{ANNOTATORS[control]} unavailable: {type(error).__name__}"
+            log.warning("annotator %s failed, using layout edges from now on: %s", control, error)
+            return None
+
+    # --- builders ------------------------------------------------------------------------------
+
+    def _source(self, model: str) -> WeightSource:
+        source = self.sources[model]
+        assert source is not None, f"{model} is declared only when configured"
+        return source
+
+    def _load_base(self) -> loaders.SdxlBase:
+        return loaders.load_base(self._source("base"), self.runtime, self.settings.cache_dir)
+
+    def _load_vae(self) -> Any:
+        source = self.sources["vae"]
+        if source is None:  # the base repo's own VAE
+            return loaders.load_vae(
+                self._source("base"), self.runtime, self.settings.cache_dir, subfolder="vae"
+            )
+        return loaders.load_vae(source, self.runtime, self.settings.cache_dir, subfolder=None)
+
+    def _load_lora(self) -> dict[str, Any]:
+        return loaders.load_tensors(self._source("lora"), "LoRA", self.settings.cache_dir)
+
+    def _load_ti(self) -> loaders.TextualInversion:
+        return loaders.load_textual_inversion(self._source("ti"), self.settings.cache_dir, TI_TOKENS)
+
+    def _loader_of_controlnet(self, kind: str):
+        def build(held: dict[str, Any]) -> Any:
+            source = self.sources[f"controlnet-{kind}"]
+            if source is None:
+                raise WeightsError(f"PLITKA_CONTROLNET_{kind.upper()}_SOURCE", "not configured")
+            return loaders.load_controlnet(source, held["base"].unet, self.runtime, self.settings.cache_dir)
+
+        return build
+
+    def _build_pipeline(self, held: dict[str, Any]) -> Any:
+        """The img2img pipeline over the shared base and VAE, with the product's TI and LoRA put in once."""
+        base = held["base"]
+        pipe = loaders.img2img_pipeline(base, held["vae"])
+        if self.sources["ti"]:
+            with self.manager.acquire("ti") as ti:  # only while applying: the encoders keep the embeddings
+                loaders.apply_textual_inversion(pipe, base, ti, TI_TOKENS, self._source("ti").setting)
+        if self.sources["lora"]:
+            with self.manager.acquire("lora") as lora:
+                loaders.apply_lora(pipe, base, lora, self._source("lora"))
+        return pipe
+
+    def _load_annotator(self, detector: str) -> Any:
+        import controlnet_aux
+
+        return getattr(controlnet_aux, detector).from_pretrained(self.settings.annotator_source)

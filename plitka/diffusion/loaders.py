@@ -1,0 +1,285 @@
+"""Builders of the diffusion models: each reads one configured source and returns torch modules.
+
+torch, diffusers and transformers are imported here only, when a model is first built, so that the
+service starts without them. Any failure becomes a WeightsError naming the setting.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from plitka.diffusion.sources import WeightsError, WeightSource, hub_cache, materialize
+
+log = logging.getLogger("plitka.diffusion")
+
+FP16_VARIANT = "fp16"
+LORA_ADAPTER = "plitka"
+# UNet config keys a ControlNet must share with its UNet (SD 1.5: 768 / none; SDXL: 2048 / text_time).
+CONTROLNET_MATCH_KEYS = (
+    "cross_attention_dim",
+    "addition_embed_type",
+    "addition_time_embed_dim",
+    "projection_class_embeddings_input_dim",
+    "block_out_channels",
+)
+ERROR_CHARS = 300  # a library's message is cut to this in our one-line errors
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where the models live: fp16 on CUDA, fp32 on CPU."""
+
+    device: str
+    dtype: Any
+
+    @property
+    def variant(self) -> str | None:
+        return FP16_VARIANT if self.device == "cuda" else None
+
+
+def pick_runtime(setting: str) -> Runtime:
+    import torch
+
+    _quiet_libraries()
+    if setting == "cuda" and not torch.cuda.is_available():
+        raise WeightsError("PLITKA_DEVICE", "cuda was asked for but torch sees no CUDA device")
+    device = "cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu"
+    return Runtime(device, torch.float16 if device == "cuda" else torch.float32)
+
+
+def _quiet_libraries() -> None:
+    """Progress bars and per-module warnings are noise in a server log."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+@dataclass
+class SdxlBase:
+    """SDXL's UNet, both text encoders with their tokenizers and the scheduler (the VAE is its own model)."""
+
+    unet: Any
+    text_encoder: Any
+    text_encoder_2: Any
+    tokenizer: Any
+    tokenizer_2: Any
+    scheduler: Any
+    source: str
+    applied: set[str] = field(default_factory=set)  # adapters already put into these modules
+
+
+@dataclass(frozen=True)
+class TextualInversion:
+    clip_l: Any  # (tokens, 768) for text_encoder
+    clip_g: Any  # (tokens, 1280) for text_encoder_2
+
+
+@contextmanager
+def load_errors(source: WeightSource, what: str) -> Iterator[None]:
+    """Turn any library error while loading into one line naming the setting."""
+    try:
+        yield
+    except WeightsError:
+        raise
+    except Exception as error:
+        message = " ".join(str(error).split())[:ERROR_CHARS] or type(error).__name__
+        raise source.fail(f"cannot load the {what}: {type(error).__name__}: {message}") from None
+
+
+def _pretrained(
+    cls: Any, location: str, source: WeightSource, runtime: Runtime, cache: Path | None, **kw: Any
+) -> Any:
+    """cls.from_pretrained from safetensors only, the fp16 variant first on CUDA."""
+    options = dict(revision=source.revision, cache_dir=cache, use_safetensors=True, **kw)
+    if runtime.variant:
+        try:
+            return cls.from_pretrained(location, variant=runtime.variant, **options)
+        except (OSError, ValueError):
+            log.info("%s: no %s variant, loading the full-precision files", source.setting, runtime.variant)
+    return cls.from_pretrained(location, **options)
+
+
+def load_base(source: WeightSource, runtime: Runtime, cache_dir: Path | None) -> SdxlBase:
+    from diffusers import EulerDiscreteScheduler, UNet2DConditionModel
+    from transformers import CLIPTextModel, CLIPTextModelWithProjection, CLIPTokenizer
+
+    cache = hub_cache(cache_dir)
+    with load_errors(source, "SDXL base"):
+        location = materialize(source, cache_dir)
+        dtype = {"torch_dtype": runtime.dtype}
+        base = SdxlBase(
+            unet=_pretrained(
+                UNet2DConditionModel, location, source, runtime, cache, subfolder="unet", **dtype
+            ),
+            text_encoder=_pretrained(
+                CLIPTextModel, location, source, runtime, cache, subfolder="text_encoder", **dtype
+            ),
+            text_encoder_2=_pretrained(
+                CLIPTextModelWithProjection,
+                location,
+                source,
+                runtime,
+                cache,
+                subfolder="text_encoder_2",
+                **dtype,
+            ),
+            tokenizer=CLIPTokenizer.from_pretrained(
+                location, subfolder="tokenizer", revision=source.revision, cache_dir=cache
+            ),
+            tokenizer_2=CLIPTokenizer.from_pretrained(
+                location, subfolder="tokenizer_2", revision=source.revision, cache_dir=cache
+            ),
+            scheduler=EulerDiscreteScheduler.from_pretrained(
+                location, subfolder="scheduler", revision=source.revision, cache_dir=cache
+            ),
+            source=source.describe(),
+        )
+        if base.unet.config.get("addition_embed_type") != "text_time":
+            raise source.fail("this is not an SDXL model (its UNet has no text_time embedding)")
+        for module in (base.unet, base.text_encoder, base.text_encoder_2):
+            module.to(runtime.device)
+    return base
+
+
+def load_vae(source: WeightSource, runtime: Runtime, cache_dir: Path | None, subfolder: str | None) -> Any:
+    from diffusers import AutoencoderKL
+
+    with load_errors(source, "VAE"):
+        location = materialize(source, cache_dir)
+        extra = {"subfolder": subfolder} if subfolder else {}
+        vae = _pretrained(
+            AutoencoderKL, location, source, runtime, hub_cache(cache_dir), torch_dtype=runtime.dtype, **extra
+        )
+        return vae.to(runtime.device)
+
+
+def load_controlnet(source: WeightSource, unet: Any, runtime: Runtime, cache_dir: Path | None) -> Any:
+    """A ControlNet, refused before its weights load if it was made for another UNet than `unet`."""
+    from diffusers import ControlNetModel
+
+    cache = hub_cache(cache_dir)
+    with load_errors(source, "ControlNet"):
+        location = materialize(source, cache_dir)
+        config = ControlNetModel.load_config(location, revision=source.revision, cache_dir=cache)
+        check_controlnet_fits(source, config, dict(unet.config))
+        controlnet = _pretrained(ControlNetModel, location, source, runtime, cache, torch_dtype=runtime.dtype)
+        return controlnet.to(runtime.device)
+
+
+def check_controlnet_fits(source: WeightSource, controlnet: dict[str, Any], unet: dict[str, Any]) -> None:
+    mismatches = [
+        f"{key} {_plain(controlnet.get(key))} (the UNet has {_plain(unet.get(key))})"
+        for key in CONTROLNET_MATCH_KEYS
+        if _plain(controlnet.get(key)) != _plain(unet.get(key))
+    ]
+    if mismatches:
+        raise source.fail(
+            "this ControlNet was made for another UNet than the SDXL base it must drive: "
+            + "; ".join(mismatches)
+            + ". An SD 1.5 ControlNet cannot drive SDXL: configure an SDXL ControlNet"
+        )
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, list | tuple) else value
+
+
+def load_tensors(source: WeightSource, what: str, cache_dir: Path | None) -> dict[str, Any]:
+    """The tensors of a single .safetensors file (a LoRA or a Textual Inversion)."""
+    from safetensors.torch import load_file
+
+    with load_errors(source, what):
+        path = Path(materialize(source, cache_dir))
+        if path.is_dir():
+            files = sorted(path.glob("*.safetensors"))
+            if len(files) != 1:
+                raise source.fail(
+                    f"the folder must hold exactly one .safetensors file, it holds {len(files)}"
+                )
+            path = files[0]
+        if path.suffix != ".safetensors":
+            raise source.fail("only .safetensors files are loaded (pickled weights can run code)")
+        return load_file(path)
+
+
+def load_textual_inversion(
+    source: WeightSource, cache_dir: Path | None, tokens: tuple[str, ...]
+) -> TextualInversion:
+    tensors = load_tensors(source, "Textual Inversion", cache_dir)
+    missing = [key for key in ("clip_l", "clip_g") if key not in tensors]
+    if missing:
+        raise source.fail(
+            f"the file lacks {', '.join(missing)}; it has {', '.join(sorted(tensors)) or 'nothing'}"
+        )
+    for key in ("clip_l", "clip_g"):
+        if tensors[key].ndim != 2 or tensors[key].shape[0] != len(tokens):
+            raise source.fail(
+                f"{key} must have one row per token {''.join(tokens)}: shape ({len(tokens)}, width), "
+                f"got {tuple(tensors[key].shape)}"
+            )
+    return TextualInversion(clip_l=tensors["clip_l"], clip_g=tensors["clip_g"])
+
+
+def apply_textual_inversion(
+    pipe: Any, base: SdxlBase, ti: TextualInversion, tokens: tuple[str, ...], setting: str
+) -> None:
+    """Both tokens into both encoders (clip_l -> text_encoder, clip_g -> text_encoder_2), once per base."""
+    if "ti" in base.applied:
+        return
+    pairs = (
+        (ti.clip_l, pipe.text_encoder, pipe.tokenizer),
+        (ti.clip_g, pipe.text_encoder_2, pipe.tokenizer_2),
+    )
+    for rows, encoder, tokenizer in pairs:
+        width = encoder.get_input_embeddings().weight.shape[1]
+        if rows.shape[1] != width:
+            raise WeightsError(
+                setting, f"embedding width {rows.shape[1]} does not fit the text encoder's {width}"
+            )
+        pipe.load_textual_inversion(
+            list(rows.to(encoder.dtype)), token=list(tokens), text_encoder=encoder, tokenizer=tokenizer
+        )
+    base.applied.add("ti")
+
+
+def apply_lora(pipe: Any, base: SdxlBase, state: dict[str, Any], source: WeightSource) -> None:
+    """The product's LoRA into the shared UNet (and text encoders if it has them), once per base."""
+    if "lora" in base.applied:
+        return
+    with load_errors(source, "LoRA"):
+        pipe.load_lora_weights(dict(state), adapter_name=LORA_ADAPTER)
+    base.applied.add("lora")
+
+
+def img2img_pipeline(base: SdxlBase, vae: Any) -> Any:
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+
+    pipe = StableDiffusionXLImg2ImgPipeline(
+        vae=vae,
+        text_encoder=base.text_encoder,
+        text_encoder_2=base.text_encoder_2,
+        tokenizer=base.tokenizer,
+        tokenizer_2=base.tokenizer_2,
+        unet=base.unet,
+        scheduler=base.scheduler,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def controlnet_pipeline(pipe: Any, controlnet: Any) -> Any:
+    """A view over `pipe`: the very same UNet, VAE and text encoders, plus the ControlNet."""
+    from diffusers import StableDiffusionXLControlNetImg2ImgPipeline
+
+    view = StableDiffusionXLControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet)
+    view.set_progress_bar_config(disable=True)
+    return view

@@ -1,0 +1,222 @@
+"""Where a model's weights come from: a Hugging Face repo id, a local folder or file, or a URL.
+
+Each PLITKA_*_SOURCE setting holds one of:
+  owner/repo[@revision]                  Hugging Face Hub (cache: PLITKA_CACHE_DIR; HF_HUB_OFFLINE honoured)
+  /path/to/folder or ./file.safetensors  a local folder (diffusers layout) or file
+  https://host/file.safetensors[#sha256=HEX]  downloaded once into the cache; .tar/.tar.gz are unpacked
+Every failure is a WeightsError that names the setting, never a library's stack trace.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+log = logging.getLogger("plitka.weights")
+
+_HUB_ID = re.compile(r"^(?P<repo>[\w.-]+/[\w.-]+)(?:@(?P<revision>[\w./-]+))?$")
+_SHA256 = re.compile(r"^[0-9a-fA-F]{64}$")
+DOWNLOAD_TIMEOUT = 60  # seconds without data before a download is given up
+PROBE_TIMEOUT = 5
+TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+
+
+class WeightsError(RuntimeError):
+    """A model's weights cannot be had: the message starts with the setting to change."""
+
+    def __init__(self, setting: str, message: str):
+        self.setting = setting
+        super().__init__(f"{setting}: {message}")
+
+
+@dataclass(frozen=True)
+class WeightSource:
+    setting: str  # the environment variable that configured it, for error messages
+    kind: str  # "hub", "local" or "url"
+    location: str  # repo id, path or URL
+    revision: str | None = None
+    sha256: str | None = None
+
+    def describe(self) -> str:
+        suffix = f"@{self.revision}" if self.revision else ""
+        return f"{self.kind}:{self.location}{suffix}"
+
+    def fail(self, message: str) -> WeightsError:
+        return WeightsError(self.setting, f"{message} (source {self.describe()})")
+
+
+def parse_source(setting: str, text: str) -> WeightSource | None:
+    """The source a setting names; None when the setting is empty (the model is not configured)."""
+    text = text.strip()
+    if not text:
+        return None
+    if text.startswith(("http://", "https://")):
+        url, _, fragment = text.partition("#")
+        sha256 = fragment.removeprefix("sha256=") if fragment else None
+        if sha256 is not None and not _SHA256.match(sha256):
+            raise WeightsError(
+                setting, f"the URL's checksum must be '#sha256=<64 hex digits>', got '#{fragment}'"
+            )
+        return WeightSource(setting, "url", url, sha256=sha256.lower() if sha256 else None)
+    if text.startswith(("/", "./", "../", "~")) or Path(text).exists():
+        return WeightSource(setting, "local", str(Path(text).expanduser()))
+    match = _HUB_ID.match(text)
+    if match is None:
+        raise WeightsError(
+            setting,
+            f"'{text}' is neither a Hugging Face repo id (owner/name[@revision]), "
+            "an existing local path nor an http(s) URL",
+        )
+    return WeightSource(setting, "hub", match["repo"], revision=match["revision"])
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def hub_cache(cache_dir: Path | None) -> Path | None:
+    """Hub downloads go to <cache_dir>/hub, or Hugging Face's own cache (HF_HOME) when unset."""
+    return cache_dir / "hub" if cache_dir else None
+
+
+def url_cache(cache_dir: Path | None) -> Path:
+    base = cache_dir or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "plitka"
+    return base / "url"
+
+
+def materialize(source: WeightSource, cache_dir: Path | None) -> str:
+    """What diffusers' from_pretrained takes: a local path, or the hub id (diffusers downloads it)."""
+    if source.kind == "local":
+        if not Path(source.location).exists():
+            raise source.fail("no such file or folder")
+        return source.location
+    if source.kind == "url":
+        return str(download(source, url_cache(cache_dir)))
+    return source.location
+
+
+def is_reachable(source: WeightSource, cache_dir: Path | None) -> tuple[bool, str]:
+    """Whether the weights can be had without trying to load them, and if not, why."""
+    if source.kind == "local":
+        return Path(source.location).exists(), f"{source.setting}: {source.location} does not exist"
+    if source.kind == "url":
+        if _cached_download(source, url_cache(cache_dir)):
+            return True, ""
+        return _probe_url(source)
+    return _probe_hub(source, hub_cache(cache_dir))
+
+
+def _probe_hub(source: WeightSource, cache_dir: Path | None) -> tuple[bool, str]:
+    from huggingface_hub import HfApi, try_to_load_from_cache
+
+    for marker in ("model_index.json", "config.json"):
+        cached = try_to_load_from_cache(
+            source.location, marker, cache_dir=cache_dir, revision=source.revision
+        )
+        if isinstance(cached, str):
+            return True, ""
+    if hub_offline():
+        return False, f"{source.setting}: {source.location} is not in the cache and HF_HUB_OFFLINE is set"
+    try:
+        HfApi().model_info(source.location, revision=source.revision, timeout=PROBE_TIMEOUT)
+    except Exception as error:  # any failure (network, auth, missing repo) means: not reachable
+        return False, f"{source.setting}: {source.location} is not reachable ({type(error).__name__})"
+    return True, ""
+
+
+def _probe_url(source: WeightSource) -> tuple[bool, str]:
+    try:
+        request = urllib.request.Request(source.location, method="HEAD")
+        with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT):
+            return True, ""
+    except (OSError, ValueError) as error:
+        return False, f"{source.setting}: {source.location} is not reachable ({error})"
+
+
+# --- URL downloads ---------------------------------------------------------------------------------
+
+
+def download(source: WeightSource, folder: Path) -> Path:
+    """The file (or unpacked folder) behind a URL source, downloaded once and checked by sha256."""
+    target = _download_target(source, folder)
+    cached = _cached_download(source, folder)
+    if cached:
+        return cached
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=target.parent, delete=False) as partial:
+        partial_path = Path(partial.name)
+    try:
+        digest = _fetch(source, partial_path)
+        if source.sha256 and digest != source.sha256:
+            raise source.fail(f"checksum mismatch: expected sha256 {source.sha256}, downloaded {digest}")
+        if target.name.endswith(TAR_SUFFIXES):
+            _unpack(source, partial_path, target.with_suffix(".d"))
+        partial_path.replace(target)
+        target.with_name(target.name + ".sha256").write_text(digest + "\n")
+    finally:
+        partial_path.unlink(missing_ok=True)
+    log.info("downloaded %s into %s", source.location, target)
+    return _cached_download(source, folder) or target
+
+
+def _download_target(source: WeightSource, folder: Path) -> Path:
+    name = Path(urlsplit(source.location).path).name or "weights"
+    key = hashlib.sha256(source.location.encode()).hexdigest()[:16]
+    return folder / key / name
+
+
+def _cached_download(source: WeightSource, folder: Path) -> Path | None:
+    """The finished download if it is there and still matches its checksum."""
+    target = _download_target(source, folder)
+    recorded = target.with_name(target.name + ".sha256")
+    if not (target.is_file() and recorded.is_file()):
+        return None
+    expected = source.sha256 or recorded.read_text().strip()
+    if recorded.read_text().strip() != expected:
+        log.warning(
+            "%s: cached %s has another checksum than configured; downloading again", source.setting, target
+        )
+        return None
+    unpacked = target.with_suffix(".d")
+    return unpacked if unpacked.is_dir() else target
+
+
+def _fetch(source: WeightSource, path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with (
+            urllib.request.urlopen(source.location, timeout=DOWNLOAD_TIMEOUT) as response,
+            path.open("wb") as out,
+        ):
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+    except (OSError, ValueError) as error:
+        raise source.fail(f"download failed: {error}") from None
+    return digest.hexdigest()
+
+
+def _unpack(source: WeightSource, archive: Path, folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        with tarfile.open(archive) as tar:
+            tar.extractall(folder, filter="data")
+    except (tarfile.TarError, OSError) as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise source.fail(f"cannot unpack the archive: {error}") from None
+    entries = list(folder.iterdir())
+    if len(entries) == 1 and entries[0].is_dir():  # an archive of one folder: use that folder
+        inner = entries[0]
+        for item in inner.iterdir():
+            item.rename(folder / item.name)
+        inner.rmdir()

@@ -1,0 +1,131 @@
+"""Weight sources: hub ids, local paths and URLs (served on loopback), with checksums and clear errors."""
+
+import functools
+import hashlib
+import http.server
+import tarfile
+import threading
+from pathlib import Path
+
+import pytest
+
+from plitka.diffusion.sources import WeightsError, is_reachable, materialize, parse_source
+
+
+@pytest.fixture
+def file_server(tmp_path):
+    """An HTTP server on 127.0.0.1 serving tmp_path/'served'; yields (base URL, folder, request log)."""
+    folder = tmp_path / "served"
+    folder.mkdir()
+    requests_seen: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            requests_seen.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=folder))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", folder, requests_seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "location", "revision"),
+    [
+        ("stabilityai/stable-diffusion-xl-base-1.0", "hub", "stabilityai/stable-diffusion-xl-base-1.0", None),
+        ("madebyollin/sdxl-vae-fp16-fix@main", "hub", "madebyollin/sdxl-vae-fp16-fix", "main"),
+        ("/weights/lora.safetensors", "local", "/weights/lora.safetensors", None),
+        ("https://example.com/w/lora.safetensors", "url", "https://example.com/w/lora.safetensors", None),
+    ],
+)
+def test_parse_source(text, kind, location, revision):
+    source = parse_source("PLITKA_X_SOURCE", text)
+    assert (source.kind, source.location, source.revision) == (kind, location, revision)
+
+
+def test_empty_source_means_not_configured():
+    assert parse_source("PLITKA_LORA_SOURCE", "  ") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("not a source", "neither a Hugging Face repo id"),
+        ("https://example.com/lora.safetensors#sha256=abc", "64 hex digits"),
+    ],
+)
+def test_bad_source_text_names_the_setting(text, message):
+    with pytest.raises(WeightsError, match=rf"^PLITKA_LORA_SOURCE: .*{message}"):
+        parse_source("PLITKA_LORA_SOURCE", text)
+
+
+def test_missing_local_path_is_a_clear_error(tmp_path):
+    source = parse_source("PLITKA_TI_SOURCE", str(tmp_path / "absent.safetensors"))
+    with pytest.raises(WeightsError, match=r"^PLITKA_TI_SOURCE: no such file or folder"):
+        materialize(source, tmp_path)
+    assert is_reachable(source, tmp_path)[0] is False
+
+
+def test_hub_repo_not_in_cache_is_unreachable_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    source = parse_source("PLITKA_SDXL_SOURCE", "stabilityai/stable-diffusion-xl-base-1.0")
+    ok, reason = is_reachable(source, tmp_path)
+    assert not ok and reason.startswith("PLITKA_SDXL_SOURCE:") and "HF_HUB_OFFLINE" in reason
+
+
+def test_url_is_downloaded_once_and_checked(file_server, tmp_path):
+    base, folder, seen = file_server
+    payload = b"weights" * 1000
+    (folder / "lora.safetensors").write_bytes(payload)
+    digest = hashlib.sha256(payload).hexdigest()
+    source = parse_source("PLITKA_LORA_SOURCE", f"{base}/lora.safetensors#sha256={digest}")
+    cache = tmp_path / "cache"
+    first = materialize(source, cache)
+    second = materialize(source, cache)
+    assert first == second and Path(first).read_bytes() == payload
+    assert seen.count("/lora.safetensors") == 1
+    assert is_reachable(source, cache) == (True, "")
+
+
+def test_url_with_a_wrong_checksum_is_refused_and_not_cached(file_server, tmp_path):
+    base, folder, _ = file_server
+    (folder / "lora.safetensors").write_bytes(b"tampered")
+    source = parse_source("PLITKA_LORA_SOURCE", f"{base}/lora.safetensors#sha256={'0' * 64}")
+    with pytest.raises(WeightsError, match=r"^PLITKA_LORA_SOURCE: checksum mismatch"):
+        materialize(source, tmp_path)
+    assert not list((tmp_path / "url").rglob("lora.safetensors"))
+
+
+def test_url_without_checksum_records_one_and_detects_a_changed_cache(file_server, tmp_path):
+    base, folder, seen = file_server
+    (folder / "ti.safetensors").write_bytes(b"first")
+    source = parse_source("PLITKA_TI_SOURCE", f"{base}/ti.safetensors")
+    path = materialize(source, tmp_path)
+    recorded = Path(path + ".sha256").read_text().strip()
+    assert recorded == hashlib.sha256(b"first").hexdigest()
+    materialize(source, tmp_path)
+    assert seen.count("/ti.safetensors") == 1
+
+
+def test_missing_url_is_a_clear_error(file_server, tmp_path):
+    base, _, _ = file_server
+    source = parse_source("PLITKA_LORA_SOURCE", f"{base}/absent.safetensors")
+    with pytest.raises(WeightsError, match=r"^PLITKA_LORA_SOURCE: download failed: HTTP Error 404"):
+        materialize(source, tmp_path)
+    assert is_reachable(source, tmp_path)[0] is False
+
+
+def test_tar_archive_of_a_folder_is_unpacked(file_server, tmp_path):
+    base, folder, _ = file_server
+    model = tmp_path / "controlnet"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    with tarfile.open(folder / "controlnet.tar.gz", "w:gz") as tar:
+        tar.add(model, arcname="controlnet")
+    source = parse_source("PLITKA_CONTROLNET_CANNY_SOURCE", f"{base}/controlnet.tar.gz")
+    unpacked = materialize(source, tmp_path / "cache")
+    assert (tmp_path / "cache").exists() and (Path(unpacked) / "config.json").read_text() == "{}"
