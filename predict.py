@@ -37,7 +37,8 @@ class Predictor(BaseRunner):
             default=None,
             description=(
                 'Legacy v4 API: {"colors": [{"name": "red", "proportion": 60}, ...], "angle": 0, '
-                '"quality": "standard", "seed": 42, "overrides": {...}}. Leave empty when using colors.'
+                '"quality": "standard", "seed": 42, "overrides": {...}}. Beside colors, give only '
+                '{"overrides": {"steps": 20, "use_controlnet": false, ...}} (see docs/api.md).'
             ),
         ),
         angle: int = Input(

@@ -1,4 +1,4 @@
-"""The `plitka` command: generate, measure, serve, eval-measure."""
+"""The `plitka` command: generate, measure, serve, eval-measure, tiny-weights."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE
+from plitka.diffusion.sources import WeightsError
 from plitka.palette import PALETTE
 from plitka.request import (
     ANGLES,
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         configure_logging(get_settings())
         return args.handler(args)
-    except (RequestError, SettingsError) as error:
+    except (RequestError, SettingsError, WeightsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 
@@ -74,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(handler=_eval_measure)
+
+    tiny = commands.add_parser(
+        "tiny-weights", help="write a tiny random-weight SDXL set and print the settings that use it"
+    )
+    tiny.add_argument("folder", type=Path)
+    tiny.set_defaults(handler=_tiny_weights)
     return parser
 
 
@@ -90,10 +97,13 @@ def _generate(args: argparse.Namespace) -> int:
         engine=args.engine,
     )
     service = TileService()
-    generation = service.start(request)
-    args.out.mkdir(parents=True, exist_ok=True)
-    for output in service.generate(generation, args.out):
-        print(f"{output.kind:9s} {output.path}")
+    try:
+        generation = service.start(request)
+        args.out.mkdir(parents=True, exist_ok=True)
+        for output in service.generate(generation, args.out):
+            print(f"{output.kind:9s} {output.path}")
+    finally:
+        service.teardown()
     print(json.dumps({key: generation.report[key] for key in ("requested", "measured", "seed", "engine")}))
     return 0
 
@@ -143,6 +153,15 @@ def _eval_measure(args: argparse.Namespace) -> int:
         return 2
     report = evaluate_reference_set(args.folder)
     print(json.dumps(report.to_dict(include_files=False), indent=2) if args.json else report.format_table())
+    return 0
+
+
+def _tiny_weights(args: argparse.Namespace) -> int:
+    from plitka.diffusion.tiny import write_tiny_weights
+
+    weights = write_tiny_weights(args.folder.resolve())
+    for name, value in weights.environment().items():
+        print(f"export {name}={value}")
     return 0
 
 

@@ -1,0 +1,78 @@
+"""Start the real Cog HTTP server (coglet, via `plitka serve`) and talk to it as Replicate does."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(work_dir: Path, **env_changes: str) -> Iterator[str]:
+    """The server's base URL; stopped on exit. Its log is work_dir/server.log."""
+    port = free_port()
+    env = dict(os.environ, PLITKA_WORK_DIR=str(work_dir), **env_changes)
+    log_path = work_dir / "server.log"
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            # `plitka serve` execs `python -m cog.server.http` (coglet) for predict.py:Predictor.
+            [sys.executable, "-m", "plitka.cli", "serve", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(url, process, log_path)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+        try:
+            if requests.get(f"{url}/health-check", timeout=2).json().get("status") == "READY":
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"server not READY after {timeout}s:\n{log_path.read_text()}")
+
+
+def predict(url: str, **inputs) -> dict:
+    """POST one prediction; a 409 (coglet frees a slot a moment after answering) is retried briefly."""
+    for _ in range(50):
+        response = requests.post(f"{url}/predictions", json={"input": inputs}, timeout=300)
+        if response.status_code != 409:
+            return {"http_status": response.status_code, **response.json()}
+        time.sleep(0.05)
+    pytest.fail(f"server stayed at capacity: {response.text}")
+
+
+def decode(data_uri: str) -> bytes:
+    header, payload = data_uri.split(",", 1)
+    assert header.endswith(";base64"), header
+    return base64.b64decode(payload)

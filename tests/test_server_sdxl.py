@@ -1,0 +1,94 @@
+"""engine=sdxl through the real Cog HTTP server (coglet) on the tiny random-weight models."""
+
+import io
+import json
+
+import pytest
+from cog_http import decode, predict, running_server
+from PIL import Image
+
+pytestmark = pytest.mark.server
+
+SMALL = json.dumps({"overrides": {"resolution": 512, "steps": 4}})
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_weights):
+    with running_server(tmp_path_factory.mktemp("work"), **tiny_weights.environment()) as url:
+        yield url
+
+
+def sdxl(server, **inputs) -> tuple[dict, dict]:
+    result = predict(server, colors="60% red, 40% white", params_json=SMALL, quality="preview", **inputs)
+    assert result["status"] == "succeeded", result.get("error")
+    return result, json.loads(decode(result["output"][3]))
+
+
+def test_sdxl_prediction_streams_the_four_outputs_at_their_sizes(server):
+    result, report = sdxl(server, engine="sdxl", seed=5)
+    preview, final, colormap, _ = result["output"]
+    assert Image.open(io.BytesIO(decode(preview))).size == (512, 512)
+    assert Image.open(io.BytesIO(decode(final))).size == (512, 512)
+    assert Image.open(io.BytesIO(decode(colormap))).width >= 512
+    assert report["engine"] == "sdxl"
+    assert report["diffusion"]["prompt"].startswith("ohwx_rubber_tile <s0><s1> 60% red, 40% white")
+    assert report["diffusion"]["steps"] == 4 and report["diffusion"]["device"] == "cpu"
+    assert result["metrics"]["timing"]["diffusion_s"] > 0
+
+
+def test_second_prediction_builds_nothing(server):
+    sdxl(server, engine="sdxl", seed=1)  # whatever the first one had to build
+    result, report = sdxl(server, engine="sdxl", seed=2)
+    assert result["metrics"]["models"]["built"] == 0
+    assert report["diffusion"]["models_built"] == []
+    assert report["diffusion"]["models_reused"] == ["pipeline-canny"]
+
+
+def test_controlnet_on_and_off(server):
+    _, on = sdxl(server, engine="sdxl", seed=3, angle=45)
+    off_params = json.dumps({"overrides": {"resolution": 512, "steps": 4, "use_controlnet": False}})
+    result = predict(server, colors="60% red, 40% white", params_json=off_params, engine="sdxl", seed=3)
+    assert result["status"] == "succeeded", result.get("error")
+    off = json.loads(decode(result["output"][3]))
+    assert on["diffusion"]["controlnet"] == "lineart"
+    assert on["diffusion"]["control_image"].startswith("layout edges")
+    assert off["diffusion"]["controlnet"] is None
+    assert off["diffusion"]["controlnet_reason"] == "off (use_controlnet: false)"
+
+
+def test_auto_picks_sdxl_when_the_product_weights_are_configured(server):
+    _, report = sdxl(server, seed=4)
+    assert report["engine"] == "sdxl"
+    assert report["engine_reason"].startswith("auto: diffusion weights")
+
+
+def test_seeded_sdxl_predictions_are_reproducible(server):
+    first, _ = sdxl(server, engine="sdxl", seed=9)
+    second, _ = sdxl(server, engine="sdxl", seed=9)
+    assert first["output"][1] == second["output"][1]
+
+
+def test_procedural_still_works_beside_sdxl(server):
+    result = predict(server, colors="100% black", engine="procedural", quality="preview", seed=1)
+    assert result["status"] == "succeeded", result.get("error")
+    assert json.loads(decode(result["output"][3]))["engine"] == "procedural"
+
+
+@pytest.fixture(scope="module")
+def server_with_sd15_controlnet(tmp_path_factory, tiny_weights):
+    env = dict(tiny_weights.environment(), PLITKA_CONTROLNET_CANNY_SOURCE=str(tiny_weights.controlnet_sd15))
+    with running_server(tmp_path_factory.mktemp("work"), **env) as url:
+        yield url
+
+
+def test_wrong_controlnet_fails_clearly_and_the_server_keeps_serving(server_with_sd15_controlnet):
+    url = server_with_sd15_controlnet
+    failed = predict(url, colors="red", params_json=SMALL, engine="sdxl", seed=1)
+    assert failed["status"] == "failed"
+    assert "PLITKA_CONTROLNET_CANNY_SOURCE: this ControlNet was made for another UNet" in failed["error"]
+    assert "Traceback" not in failed["error"]
+    without = json.dumps({"overrides": {"resolution": 512, "steps": 4, "use_controlnet": False}})
+    result = predict(url, colors="red", params_json=without, engine="sdxl", seed=1)
+    assert result["status"] == "succeeded", result.get("error")
+    report = json.loads(decode(result["output"][3]))
+    assert "controlnet-canny" not in report["diffusion"]["models_built"]
