@@ -6,8 +6,9 @@ import time
 
 import pytest
 import requests
-from cog_http import ROOT, decode, predict, running_server
 from PIL import Image
+
+from plitka.cog_client import ROOT, decode, predict, running_server
 
 pytestmark = pytest.mark.server
 

@@ -4,8 +4,9 @@ import io
 import json
 
 import pytest
-from cog_http import decode, predict, running_server
 from PIL import Image
+
+from plitka.cog_client import decode, predict, running_server
 
 pytestmark = pytest.mark.server
 

@@ -1,4 +1,7 @@
-"""Start the real Cog HTTP server (coglet, via `plitka serve`) and talk to it as Replicate does."""
+"""A client of the real Cog HTTP server (coglet, via `plitka serve`), as Replicate talks to it.
+
+For the tests and bench/; needs `requests` (a dev dependency).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +15,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import pytest
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: plitka serve runs predict.py from it
 
 
 def free_port() -> int:
@@ -52,24 +54,24 @@ def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeou
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log_path.read_text()}")
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log_path.read_text()}")
         try:
             if requests.get(f"{url}/health-check", timeout=2).json().get("status") == "READY":
                 return
         except requests.ConnectionError:
             pass
         time.sleep(0.2)
-    pytest.fail(f"server not READY after {timeout}s:\n{log_path.read_text()}")
+    raise RuntimeError(f"server not READY after {timeout}s:\n{log_path.read_text()}")
 
 
-def predict(url: str, **inputs) -> dict:
+def predict(url: str, **inputs: object) -> dict:
     """POST one prediction; a 409 (coglet frees a slot a moment after answering) is retried briefly."""
     for _ in range(50):
         response = requests.post(f"{url}/predictions", json={"input": inputs}, timeout=300)
         if response.status_code != 409:
             return {"http_status": response.status_code, **response.json()}
         time.sleep(0.05)
-    pytest.fail(f"server stayed at capacity: {response.text}")
+    raise RuntimeError(f"server stayed at capacity: {response.text}")
 
 
 def decode(data_uri: str) -> bytes:
