@@ -45,14 +45,14 @@ class Runtime:
 def pick_runtime(setting: str) -> Runtime:
     import torch
 
-    _quiet_libraries()
+    quiet_libraries()
     if setting == "cuda" and not torch.cuda.is_available():
         raise WeightsError("PLITKA_DEVICE", "cuda was asked for but torch sees no CUDA device")
     device = "cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu"
     return Runtime(device, torch.float16 if device == "cuda" else torch.float32)
 
 
-def _quiet_libraries() -> None:
+def quiet_libraries() -> None:
     """Progress bars and per-module warnings are noise in a server log."""
     import diffusers
     import transformers

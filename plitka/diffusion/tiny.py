@@ -65,6 +65,9 @@ def write_tiny_weights(folder: Path) -> TinyWeights:
     """Write the set into `folder` (created) and return where each part is. Deterministic."""
     import torch
 
+    from plitka.diffusion.loaders import quiet_libraries
+
+    quiet_libraries()
     weights = TinyWeights(Path(folder))
     weights.folder.mkdir(parents=True, exist_ok=True)
     with torch.random.fork_rng():
