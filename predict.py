@@ -89,3 +89,4 @@ class Predictor(BaseRunner):
         if generation.diffusion:
             self.record_metric("models.built", len(generation.diffusion.ledger.built))
             self.record_metric("models.reused", len(generation.diffusion.ledger.reused))
+            self.record_metric("models.loaded_bytes", self.service.diffusion.manager.loaded_bytes())

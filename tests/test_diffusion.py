@@ -276,3 +276,15 @@ def test_prompt_carries_the_tokens_and_the_mix():
     assert build_prompt(request).startswith("ohwx_rubber_tile <s0><s1> 60% red, 40% white")
     custom = replace(request, overrides=Overrides(prompt="a tile, {mix}"))
     assert build_prompt(custom) == "a tile, 60% red, 40% white"
+
+
+def test_an_unreachable_source_is_probed_again_later(tiny_weights, tmp_path, monkeypatch):
+    from plitka.diffusion import engine as engine_module
+
+    late = tmp_path / "late-sdxl"
+    engine = DiffusionEngine(settings_for(tiny_weights, tmp_path, sdxl_source=str(late)))
+    assert not engine.availability().ok
+    late.symlink_to(tiny_weights.sdxl)
+    assert not engine.availability().ok  # remembered for a while: no probe per request
+    monkeypatch.setattr(engine_module, "RECHECK_UNREACHABLE_SECONDS", 0.0)
+    assert engine.availability().ok

@@ -39,6 +39,8 @@ def file_server(tmp_path):
         ("stabilityai/stable-diffusion-xl-base-1.0", "hub", "stabilityai/stable-diffusion-xl-base-1.0", None),
         ("madebyollin/sdxl-vae-fp16-fix@main", "hub", "madebyollin/sdxl-vae-fp16-fix", "main"),
         ("/weights/lora.safetensors", "local", "/weights/lora.safetensors", None),
+        ("weights/lora.safetensors", "local", "weights/lora.safetensors", None),
+        ("weights/sdxl/base", "local", "weights/sdxl/base", None),
         ("https://example.com/w/lora.safetensors", "url", "https://example.com/w/lora.safetensors", None),
     ],
 )

@@ -27,6 +27,7 @@ log = logging.getLogger("plitka.diffusion")
 
 CONTROLNET_SCALE = 0.5  # conditioning strength: the init image already fixes the colours
 REAPER_INTERVAL = 30.0  # seconds between idle checks (a fraction of any sensible idle timeout)
+RECHECK_UNREACHABLE_SECONDS = 60.0  # a source found unreachable is probed again after this
 ANNOTATORS = {"lineart": "LineartDetector", "softedge": "PidiNetDetector"}  # controlnet_aux classes
 SOURCE_SETTINGS = {
     "base": "sdxl_source",
@@ -41,6 +42,7 @@ SOURCE_SETTINGS = {
 class Availability:
     ok: bool
     reason: str = ""
+    checked_at: float = 0.0
 
 
 @dataclass
@@ -147,16 +149,20 @@ class DiffusionEngine:
         return bool(self.sources["lora"] and self.sources["ti"])
 
     def availability(self, models: tuple[str, ...] = ("base", "vae", "lora", "ti")) -> Availability:
-        """Whether these models' weights can be had (checked once per process, without loading)."""
+        """Whether these models' weights can be had, without loading them. A source found reachable
+        stays so for the process; an unreachable one is probed again after a minute."""
         for model in models:
             source = self.sources.get(model)
             if source is None:
                 continue
-            if model not in self._reachable:
+            known = self._reachable.get(model)
+            if known is None or (
+                not known.ok and time.monotonic() - known.checked_at > RECHECK_UNREACHABLE_SECONDS
+            ):
                 ok, reason = is_reachable(source, self.settings.cache_dir)
-                self._reachable[model] = Availability(ok, reason)
-            if not self._reachable[model].ok:
-                return self._reachable[model]
+                self._reachable[model] = known = Availability(ok, reason, time.monotonic())
+            if not known.ok:
+                return known
         return Availability(True)
 
     def controlnet_plan(self, request: TileRequest) -> tuple[ControlType | None, str]:

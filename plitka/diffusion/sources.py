@@ -68,7 +68,7 @@ def parse_source(setting: str, text: str) -> WeightSource | None:
                 setting, f"the URL's checksum must be '#sha256=<64 hex digits>', got '#{fragment}'"
             )
         return WeightSource(setting, "url", url, sha256=sha256.lower() if sha256 else None)
-    if text.startswith(("/", "./", "../", "~")) or Path(text).exists():
+    if _looks_like_a_path(text):
         return WeightSource(setting, "local", str(Path(text).expanduser()))
     match = _HUB_ID.match(text)
     if match is None:
@@ -78,6 +78,16 @@ def parse_source(setting: str, text: str) -> WeightSource | None:
             "an existing local path nor an http(s) URL",
         )
     return WeightSource(setting, "hub", match["repo"], revision=match["revision"])
+
+
+def _looks_like_a_path(text: str) -> bool:
+    """Paths start like one, exist, name a weights file or go deeper than owner/name."""
+    return (
+        text.startswith(("/", "./", "../", "~"))
+        or Path(text).exists()
+        or text.endswith((".safetensors", *TAR_SUFFIXES))
+        or text.count("/") > 1
+    )
 
 
 def hub_offline() -> bool:
