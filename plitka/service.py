@@ -20,7 +20,7 @@ from PIL import Image
 
 from plitka import __version__
 from plitka.analysis import measure_proportions
-from plitka.diffusion import DiffusionEngine, DiffusionResult
+from plitka.diffusion import DiffusionEngine, DiffusionPlan, DiffusionResult
 from plitka.layout import GranuleLayout, build_layout
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
@@ -62,6 +62,7 @@ class Generation:
     engine: str
     engine_reason: str = ""
     timings: Timings = field(default_factory=Timings)
+    plan: DiffusionPlan | None = None  # with engine sdxl
     diffusion: DiffusionResult | None = None
     report: dict[str, Any] = field(default_factory=dict)
 
@@ -115,8 +116,8 @@ class TileService:
         yield Output("preview", preview_path)
         with run.timings.measure("final"):
             final = render_tile(layout, angle=request.angle)
-            if run.engine == "sdxl":
-                run.diffusion = self.diffusion.generate(request, layout, final, run.seed)
+            if run.plan:
+                run.diffusion = self.diffusion.generate(run.plan, layout, final, run.seed)
                 final = run.diffusion.image
                 run.timings.seconds["load"] = round(run.diffusion.load_seconds, 4)
                 run.timings.seconds["diffusion"] = round(run.diffusion.generate_seconds, 4)
@@ -146,7 +147,8 @@ class TileService:
         """Resolve what the request leaves open (seed, engine) before any work is done."""
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed == RANDOM_SEED else request.seed
         engine, reason = self.choose_engine(request.engine)
-        return Generation(request=request, seed=seed, engine=engine, engine_reason=reason)
+        plan = self.diffusion.plan(request) if engine == "sdxl" else None
+        return Generation(request=request, seed=seed, engine=engine, engine_reason=reason, plan=plan)
 
     def _save(self, image: Image.Image, stem: Path, request: TileRequest) -> Path:
         return save_image(image, stem, request.output_format, self.settings.image_quality)

@@ -47,7 +47,7 @@ def tile_request(angle=0, **overrides) -> TileRequest:
 
 def run(engine, request):
     layout = build_layout(request.mix, size=SIZE, seed=request.seed)
-    return engine.generate(request, layout, render_tile(layout, request.angle), request.seed)
+    return engine.generate(engine.plan(request), layout, render_tile(layout, request.angle), request.seed)
 
 
 def all_references(engine) -> dict[str, int]:
@@ -133,7 +133,7 @@ def test_a_second_generation_builds_nothing(engine):
 
 
 def test_a_generation_that_raises_releases_its_references(engine, monkeypatch):
-    def broken(pipe, **kwargs):
+    def broken(*args):
         raise RuntimeError("denoising failed")
 
     monkeypatch.setattr(engine, "_denoise", broken)
@@ -288,3 +288,15 @@ def test_an_unreachable_source_is_probed_again_later(tiny_weights, tmp_path, mon
     assert not engine.availability().ok  # remembered for a while: no probe per request
     monkeypatch.setattr(engine_module, "RECHECK_UNREACHABLE_SECONDS", 0.0)
     assert engine.availability().ok
+
+
+def test_an_unreachable_controlnet_is_skipped_unless_forced(tiny_weights, tmp_path):
+    engine = DiffusionEngine(
+        settings_for(tiny_weights, tmp_path, controlnet_canny_source=str(tmp_path / "no"))
+    )
+    plan = engine.plan(tile_request())
+    assert plan.controlnet is None and plan.controlnet_reason.startswith(
+        "off: the canny ControlNet is unavailable"
+    )
+    with pytest.raises(RequestError, match=r"^params_json.overrides.use_controlnet: the canny ControlNet"):
+        engine.plan(tile_request(use_controlnet=True))

@@ -3,12 +3,13 @@
 Importing this package imports no torch: the heavy libraries load when the first model is built.
 """
 
-from plitka.diffusion.engine import Availability, DiffusionEngine, DiffusionResult
+from plitka.diffusion.engine import Availability, DiffusionEngine, DiffusionPlan, DiffusionResult
 from plitka.diffusion.sources import WeightsError, WeightSource, parse_source
 
 __all__ = [
     "Availability",
     "DiffusionEngine",
+    "DiffusionPlan",
     "DiffusionResult",
     "WeightSource",
     "WeightsError",

@@ -8,7 +8,7 @@ import logging
 import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from PIL import Image
@@ -43,6 +43,23 @@ class Availability:
     ok: bool
     reason: str = ""
     checked_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class DiffusionPlan:
+    prompt: str
+    negative_prompt: str
+    steps: int
+    guidance: float
+    strength: float
+    lora_scale: float
+    controlnet: ControlType | None
+    controlnet_reason: str
+    angle: int
+
+    @property
+    def pipeline(self) -> str:
+        return f"pipeline-{self.controlnet}" if self.controlnet else "pipeline"
 
 
 @dataclass
@@ -183,65 +200,71 @@ class DiffusionEngine:
 
     # --- generation ----------------------------------------------------------------------------
 
-    def generate(
-        self, request: TileRequest, layout: GranuleLayout, init: Image.Image, seed: int
-    ) -> DiffusionResult:
-        """Image-to-image from `init` (the exact procedural render), conditioned on the layout's edges."""
+    def plan(self, request: TileRequest) -> DiffusionPlan:
+        """Everything the generation will use, resolved from the preset, the settings and the
+        overrides before any work starts (an unavailable forced ControlNet fails here)."""
         preset = QUALITY_PRESETS[request.quality]
         over = request.overrides
         strength = over.strength if over.strength is not None else preset.strength
-        steps = max(over.steps or preset.steps, math.ceil(1 / strength))  # at least one denoising step
-        guidance = over.guidance if over.guidance is not None else preset.guidance
-        lora_scale = over.lora_scale if over.lora_scale is not None else self.settings.lora_scale
         control, control_reason = self.controlnet_plan(request)
+        return DiffusionPlan(
+            prompt=build_prompt(request),
+            negative_prompt=build_negative_prompt(request),
+            steps=max(over.steps or preset.steps, math.ceil(1 / strength)),  # at least one denoising step
+            guidance=over.guidance if over.guidance is not None else preset.guidance,
+            strength=strength,
+            lora_scale=over.lora_scale if over.lora_scale is not None else self.settings.lora_scale,
+            controlnet=control,
+            controlnet_reason=control_reason,
+            angle=request.angle,
+        )
+
+    def generate(
+        self, plan: DiffusionPlan, layout: GranuleLayout, init: Image.Image, seed: int
+    ) -> DiffusionResult:
+        """Image-to-image from `init` (the exact procedural render), conditioned on the layout's edges."""
         result = DiffusionResult(image=init)
         start = time.perf_counter()
-        with self.manager.acquire(f"pipeline-{control}" if control else "pipeline", result.ledger) as pipe:
-            control_image, control_source = self._control_image(
-                control, layout, init, request.angle, result.ledger
-            )
+        with self.manager.acquire(plan.pipeline, result.ledger) as pipe:
+            control_image, control_source = self._control_image(plan, layout, init, result.ledger)
             result.load_seconds = time.perf_counter() - start
             start = time.perf_counter()
             with self._gate:
-                result.image = self._denoise(
-                    pipe,
-                    prompt=build_prompt(request),
-                    negative_prompt=build_negative_prompt(request),
-                    image=init,
-                    strength=strength,
-                    num_inference_steps=steps,
-                    guidance_scale=guidance,
-                    generator=self._generator(seed),
-                    cross_attention_kwargs={"scale": lora_scale},
-                    **(
-                        {"control_image": control_image, "controlnet_conditioning_scale": CONTROLNET_SCALE}
-                        if control
-                        else {}
-                    ),
-                )
+                result.image = self._denoise(pipe, plan, init, control_image, seed)
             result.generate_seconds = time.perf_counter() - start
-        result.info = {
-            "prompt": build_prompt(request),
-            "negative_prompt": build_negative_prompt(request),
-            "steps": steps,
-            "guidance": guidance,
-            "strength": strength,
-            "lora_scale": lora_scale if self.sources["lora"] else None,
-            "lora": self.sources["lora"].describe() if self.sources["lora"] else "not configured",
-            "textual_inversion": self.sources["ti"].describe() if self.sources["ti"] else "not configured",
-            "controlnet": control,
-            "controlnet_reason": control_reason,
+        result.info = self._describe(plan, control_source)
+        return result
+
+    def _describe(self, plan: DiffusionPlan, control_source: str | None) -> dict[str, Any]:
+        lora, ti = self.sources["lora"], self.sources["ti"]
+        return {
+            **{key: value for key, value in asdict(plan).items() if key != "angle"},
+            "lora_scale": plan.lora_scale if lora else None,
+            "lora": lora.describe() if lora else "not configured",
+            "textual_inversion": ti.describe() if ti else "not configured",
             "control_image": control_source,
             "device": self.runtime.device,
             "dtype": str(self.runtime.dtype).removeprefix("torch."),
         }
-        return result
 
-    def _denoise(self, pipe: Any, **kwargs: Any) -> Image.Image:
+    def _denoise(
+        self, pipe: Any, plan: DiffusionPlan, init: Image.Image, control_image: Image.Image | None, seed: int
+    ) -> Image.Image:
         import torch
 
+        control = {"control_image": control_image, "controlnet_conditioning_scale": CONTROLNET_SCALE}
         try:
-            return pipe(**kwargs).images[0]
+            return pipe(
+                prompt=plan.prompt,
+                negative_prompt=plan.negative_prompt,
+                image=init,
+                strength=plan.strength,
+                num_inference_steps=plan.steps,
+                guidance_scale=plan.guidance,
+                generator=self._generator(seed),
+                cross_attention_kwargs={"scale": plan.lora_scale},
+                **(control if plan.controlnet else {}),
+            ).images[0]
         finally:
             if self.runtime.device == "cuda":
                 torch.cuda.empty_cache()  # between generations only: it synchronises the device
@@ -252,13 +275,9 @@ class DiffusionEngine:
         return torch.Generator(device=self.runtime.device).manual_seed(seed)
 
     def _control_image(
-        self,
-        control: ControlType | None,
-        layout: GranuleLayout,
-        init: Image.Image,
-        angle: int,
-        ledger: Ledger,
+        self, plan: DiffusionPlan, layout: GranuleLayout, init: Image.Image, ledger: Ledger
     ) -> tuple[Image.Image | None, str | None]:
+        control = plan.controlnet
         if control is None:
             return None, None
         if control == "canny":
@@ -267,7 +286,8 @@ class DiffusionEngine:
         if annotated is not None:
             return annotated, f"controlnet-aux {ANNOTATORS[control]}"
         reason = self._annotator_failures.get(control, "controlnet-aux is not installed")
-        return layout_edges(layout, angle, init.width, soft=control == "softedge"), f"layout edges ({reason})"
+        edges = layout_edges(layout, plan.angle, init.width, soft=control == "softedge")
+        return edges, f"layout edges ({reason})"
 
     def _annotate(self, control: ControlType, init: Image.Image, ledger: Ledger) -> Image.Image | None:
         name = f"annotator-{control}"
