@@ -300,3 +300,27 @@ def test_an_unreachable_controlnet_is_skipped_unless_forced(tiny_weights, tmp_pa
     )
     with pytest.raises(RequestError, match=r"^params_json.overrides.use_controlnet: the canny ControlNet"):
         engine.plan(tile_request(use_controlnet=True))
+
+
+@pytest.mark.parametrize("revision", ["", "@0123456789abcdef0123456789abcdef01234567"])
+def test_hub_id_loads_from_the_hub_cache_offline(tiny_weights, tmp_path, revision):
+    """The hub path for real: a repo id (and revision) resolved from PLITKA_CACHE_DIR/hub, offline."""
+    import shutil
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "cache" / "hub" / "models--plitka--tiny-sdxl"
+    shutil.copytree(tiny_weights.sdxl, repo / "snapshots" / commit)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    settings = settings_for(
+        tiny_weights,
+        tmp_path,
+        sdxl_source=f"plitka/tiny-sdxl{revision}",
+        vae_source="",
+        cache_dir=tmp_path / "cache",
+    )
+    engine = DiffusionEngine(settings)
+    assert engine.availability().ok
+    result = run(engine, tile_request(use_controlnet=False))
+    assert result.image.size == (SIZE, SIZE) and {"base", "vae"} <= set(result.ledger.built)
+    assert engine.sources["base"].describe() == f"hub:plitka/tiny-sdxl{revision}"
