@@ -93,3 +93,12 @@ def test_wrong_controlnet_fails_clearly_and_the_server_keeps_serving(server_with
     assert result["status"] == "succeeded", result.get("error")
     report = json.loads(decode(result["output"][3]))
     assert "controlnet-canny" not in report["diffusion"]["models_built"]
+
+
+def test_preload_builds_at_setup_so_the_first_prediction_does_not(tmp_path, tiny_weights):
+    env = dict(tiny_weights.environment(), PLITKA_PRELOAD="base")
+    with running_server(tmp_path, **env) as url:
+        params = json.dumps({"overrides": {"resolution": 512, "steps": 4, "use_controlnet": False}})
+        result = predict(url, colors="red", params_json=params, engine="sdxl", seed=1)
+        assert result["status"] == "succeeded", result.get("error")
+        assert result["metrics"]["models"]["built"] == 0
