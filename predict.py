@@ -89,4 +89,6 @@ class Predictor(BaseRunner):
         if generation.diffusion:
             self.record_metric("models.built", len(generation.diffusion.ledger.built))
             self.record_metric("models.reused", len(generation.diffusion.ledger.reused))
-            self.record_metric("models.loaded_bytes", self.service.diffusion.manager.loaded_bytes())
+            manager = self.service.diffusion.manager
+            self.record_metric("models.loaded_bytes", manager.loaded_bytes())
+            self.record_metric("models.in_use", manager.references_in_use())

@@ -71,8 +71,9 @@ def test_a_view_holds_the_very_same_requirement_object():
 def test_a_raising_generation_releases_its_references():
     manager, _ = manager_with(("base", ()), ("pipeline", ("base",)))
     with pytest.raises(ZeroDivisionError), manager.acquire("pipeline"):
+        assert manager.references_in_use() == 1
         raise ZeroDivisionError
-    assert manager.refs("pipeline") == 0
+    assert manager.refs("pipeline") == 0 and manager.references_in_use() == 0
     assert manager.unload("pipeline") and manager.refs("base") == 0
 
 

@@ -93,6 +93,7 @@ def test_wrong_controlnet_fails_clearly_and_the_server_keeps_serving(server_with
     assert result["status"] == "succeeded", result.get("error")
     report = json.loads(decode(result["output"][3]))
     assert "controlnet-canny" not in report["diffusion"]["models_built"]
+    assert result["metrics"]["models"]["in_use"] == 0  # the failed one left no reference behind
 
 
 def test_preload_builds_at_setup_so_the_first_prediction_does_not(tmp_path, tiny_weights):

@@ -292,6 +292,10 @@ class ModelManager:
 
     # --- figures -------------------------------------------------------------------------------
 
+    def references_in_use(self) -> int:
+        """References held by callers (not by loaded dependants): 0 whenever no generation runs."""
+        return sum(model["users"] for model in self.stats()["models"].values())
+
     def loaded_bytes(self) -> int:
         with self._lock:
             return sum(entry.own_bytes for entry in self._entries.values() if entry.loaded)
