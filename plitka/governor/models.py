@@ -215,15 +215,16 @@ class ModelManager:
                     self._drop(entry, "teardown")
 
     def _evict(self, eligible: Callable[[_Entry], bool], reason: str, need_bytes: int | None) -> list[str]:
+        tried: list[str] = []
         evicted: list[str] = []
         freed = 0
         # Unloading a dependant frees what it held, so candidates are looked for again after each.
         while need_bytes is None or freed < need_bytes:
-            entry = self._least_recent_idle(eligible, skip=evicted)
+            entry = self._least_recent_idle(eligible, skip=tried)
             if entry is None:
                 break
+            tried.append(entry.spec.name)
             if not entry.build_lock.acquire(blocking=False):  # being built or unloaded right now
-                evicted.append(entry.spec.name)
                 continue
             try:
                 with self._lock:
@@ -231,10 +232,10 @@ class ModelManager:
                 if still_idle:
                     freed += entry.own_bytes
                     self._drop(entry, reason)
+                    evicted.append(entry.spec.name)
             finally:
                 entry.build_lock.release()
-            evicted.append(entry.spec.name)
-        return [name for name in evicted if not self._entries[name].loaded]
+        return evicted
 
     def _least_recent_idle(self, eligible: Callable[[_Entry], bool], skip: list[str]) -> _Entry | None:
         with self._lock:
