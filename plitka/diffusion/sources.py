@@ -170,13 +170,13 @@ def download(source: WeightSource, folder: Path) -> Path:
         if source.sha256 and digest != source.sha256:
             raise source.fail(f"checksum mismatch: expected sha256 {source.sha256}, downloaded {digest}")
         if target.name.endswith(TAR_SUFFIXES):
-            _unpack(source, partial_path, target.with_suffix(".d"))
+            _unpack(source, partial_path, _unpacked(target))
         partial_path.replace(target)
-        target.with_name(target.name + ".sha256").write_text(digest + "\n")
+        _checksum_file(target).write_text(digest + "\n")
     finally:
         partial_path.unlink(missing_ok=True)
     log.info("downloaded %s into %s", source.location, target)
-    return _cached_download(source, folder) or target
+    return _usable(target)
 
 
 def _download_target(source: WeightSource, folder: Path) -> Path:
@@ -188,16 +188,28 @@ def _download_target(source: WeightSource, folder: Path) -> Path:
 def _cached_download(source: WeightSource, folder: Path) -> Path | None:
     """The finished download if it is there and still matches its checksum."""
     target = _download_target(source, folder)
-    recorded = target.with_name(target.name + ".sha256")
-    if not (target.is_file() and recorded.is_file()):
+    if not (target.is_file() and _checksum_file(target).is_file()):
         return None
-    expected = source.sha256 or recorded.read_text().strip()
-    if recorded.read_text().strip() != expected:
+    recorded = _checksum_file(target).read_text().strip()
+    if source.sha256 and recorded != source.sha256:
         log.warning(
             "%s: cached %s has another checksum than configured; downloading again", source.setting, target
         )
         return None
-    unpacked = target.with_suffix(".d")
+    return _usable(target)
+
+
+def _checksum_file(target: Path) -> Path:
+    return target.with_name(target.name + ".sha256")
+
+
+def _unpacked(target: Path) -> Path:
+    return target.with_suffix(".d")
+
+
+def _usable(target: Path) -> Path:
+    """What loaders read: the unpacked folder of an archive, else the file itself."""
+    unpacked = _unpacked(target)
     return unpacked if unpacked.is_dir() else target
 
 
