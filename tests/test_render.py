@@ -148,3 +148,13 @@ def test_colormap_shows_the_layout_in_flat_colours(layout):
     red = np.all(flat == TEST_RGB["RED"], axis=1).mean()
     white = np.all(flat == TEST_RGB["WHITE"], axis=1).mean()
     assert red / (red + white) == pytest.approx(0.6, abs=0.005)
+
+
+def test_picture_granules_match_the_rendered_picture():
+    from plitka.render.procedural import BACKGROUND, picture_granules
+
+    layout = build_layout({"RED": 60, "WHITE": 40}, size=256, seed=5)
+    ids = picture_granules(layout, 45, 256)
+    picture = np.asarray(render_tile(layout, 45, 256)).astype(int)
+    background = picture[ids == BACKGROUND].mean()
+    assert background > 240 and picture[ids >= 0].mean() < background - 40

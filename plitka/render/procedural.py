@@ -94,7 +94,7 @@ def render_tile(
     background, size x size pixels."""
     size = size or layout.size
     rng = np.random.default_rng([layout.seed, LOOKS_STREAM])
-    granules = _project(_with_ragged_edge(layout, rng), angle, size)
+    granules = _projected_granules(layout, angle, size, rng)
     tile_px = _tile_side(angle, size)
     shade, occlusion = _shade(granules, layout, tile_px, rng)
     tables, rows = _color_tables(layout, palette, rng)
@@ -106,8 +106,13 @@ def render_tile(
 
 def picture_granules(layout: GranuleLayout, angle: int = 0, size: int | None = None) -> np.ndarray:
     """The granule id of each pixel of render_tile's picture (BACKGROUND around the tile)."""
-    rng = np.random.default_rng([layout.seed, LOOKS_STREAM])  # the ragged edge draws first, as in render_tile
-    return _project(_with_ragged_edge(layout, rng), angle, size or layout.size)
+    rng = np.random.default_rng([layout.seed, LOOKS_STREAM])  # a fresh stream, as render_tile starts one
+    return _projected_granules(layout, angle, size or layout.size, rng)
+
+
+def _projected_granules(layout: GranuleLayout, angle: int, size: int, rng: np.random.Generator) -> np.ndarray:
+    """The granule ids with the ragged edge (drawn from `rng` first), as seen in the picture."""
+    return _project(_with_ragged_edge(layout, rng), angle, size)
 
 
 def _tile_side(angle: int, size: int) -> float:
