@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 from plitka.cog_client import decode, predict, running_server
+from plitka.diffusion.engine import CONTROLNET_SCALE
 from plitka.diffusion.tiny import write_tiny_weights
 from plitka.layout import build_layout
 from plitka.render import render_tile
 from plitka.request import build_request
 from plitka.service import TileService
-from plitka.settings import Settings
 
 PARAMS = {"overrides": {"resolution": 512}}
 FORM = {"colors": "60% red, 40% white", "quality": "preview", "engine": "sdxl", "seed": 1}
@@ -36,8 +36,7 @@ def timed(action) -> tuple[float, object]:
 
 
 def in_process(weights, repeats: int) -> list[tuple[str, str]]:
-    values = {key.removeprefix("PLITKA_").lower(): value for key, value in weights.environment().items()}
-    service = TileService(Settings(**values, work_dir=Path(tempfile.mkdtemp(prefix="plitka-bench-"))))
+    service = TileService(weights.settings(work_dir=Path(tempfile.mkdtemp(prefix="plitka-bench-"))))
     request = build_request(params_json=json.dumps(PARAMS), **FORM)
 
     def prediction():
@@ -83,7 +82,7 @@ def bare_diffusers_seconds(service: TileService, generation, repeats: int) -> fl
                 negative_prompt=info["negative_prompt"],
                 image=init,
                 control_image=control,
-                controlnet_conditioning_scale=0.5,
+                controlnet_conditioning_scale=CONTROLNET_SCALE,
                 strength=info["strength"],
                 num_inference_steps=info["steps"],
                 guidance_scale=info["guidance"],

@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,8 +24,7 @@ SIZE = 512
 
 
 def settings_for(tiny_weights, tmp_path, **changes) -> Settings:
-    values = {key.removeprefix("PLITKA_").lower(): value for key, value in tiny_weights.environment().items()}
-    return Settings(**{**values, "work_dir": tmp_path / "work", "model_idle_seconds": 0, **changes})
+    return tiny_weights.settings(**{"work_dir": tmp_path / "work", "model_idle_seconds": 0, **changes})
 
 
 @pytest.fixture
@@ -145,21 +145,13 @@ def test_a_generation_that_raises_releases_its_references(engine, monkeypatch):
 
 def test_two_concurrent_requests_share_one_build(tiny_weights, tmp_path):
     service = TileService(settings_for(tiny_weights, tmp_path))
-    errors: list[BaseException] = []
 
-    def predict():
-        try:
-            generation = service.start(replace(tile_request(), seed=3))
-            list(service.generate(generation, service.new_output_folder()))
-        except BaseException as error:
-            errors.append(error)
+    def predict(_):
+        generation = service.start(replace(tile_request(), seed=3))
+        return list(service.generate(generation, service.new_output_folder()))
 
-    threads = [threading.Thread(target=predict) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert errors == []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert all(len(outputs) == 4 for outputs in pool.map(predict, range(2), timeout=120))
     models = service.diffusion.manager.stats()["models"]
     assert {name: model["builds"] for name, model in models.items() if model["builds"]} == {
         "base": 1, "vae": 1, "lora": 1, "ti": 1, "pipeline": 1, "controlnet-canny": 1, "pipeline-canny": 1,

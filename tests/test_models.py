@@ -2,6 +2,7 @@
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -99,17 +100,13 @@ def test_concurrent_callers_wait_for_one_build():
 
     manager = ModelManager()
     manager.declare(ModelSpec("base", slow_build))
-    seen = []
 
-    def use():
+    def use(_):
         with manager.acquire("base") as model:
-            seen.append(model)
+            return model
 
-    threads = [threading.Thread(target=use) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=10)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        seen = list(pool.map(use, range(4), timeout=10))
     assert len(builds) == 1 and len(seen) == 4 and all(model is seen[0] for model in seen)
     assert manager.refs("base") == 0
 

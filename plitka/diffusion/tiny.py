@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from plitka.diffusion.prompt import TI_TOKENS
+from plitka.settings import Settings
 
 TEXT_WIDTH = 32  # hidden size of both tiny text encoders
 VOCAB_SIZE = 514  # 256 byte symbols, the same with the word-end mark, start and end of text
@@ -59,6 +61,11 @@ class TinyWeights:
             "PLITKA_TI_SOURCE": str(self.ti),
             "PLITKA_DEVICE": "cpu",
         }
+
+    def settings(self, **changes: Any) -> Settings:
+        """Settings pointing every model at this set, with `changes` on top."""
+        values = {name.removeprefix("PLITKA_").lower(): value for name, value in self.environment().items()}
+        return Settings(**{**values, **changes})
 
 
 def write_tiny_weights(folder: Path) -> TinyWeights:
