@@ -98,8 +98,10 @@ def load_errors(source: WeightSource, what: str) -> Iterator[None]:
 def _pretrained(
     cls: Any, location: str, source: WeightSource, runtime: Runtime, cache: Path | None, **kw: Any
 ) -> Any:
-    """cls.from_pretrained from safetensors only, the fp16 variant first on CUDA."""
-    options = dict(revision=source.revision, cache_dir=cache, use_safetensors=True, **kw)
+    """cls.from_pretrained in the runtime's dtype from safetensors only, the fp16 variant first on CUDA."""
+    options = dict(
+        revision=source.revision, cache_dir=cache, use_safetensors=True, torch_dtype=runtime.dtype, **kw
+    )
     if runtime.variant:
         try:
             return cls.from_pretrained(location, variant=runtime.variant, **options)
@@ -115,13 +117,10 @@ def load_base(source: WeightSource, runtime: Runtime, cache_dir: Path | None) ->
     cache = hub_cache(cache_dir)
     with load_errors(source, "SDXL base"):
         location = materialize(source, cache_dir)
-        dtype = {"torch_dtype": runtime.dtype}
         base = SdxlBase(
-            unet=_pretrained(
-                UNet2DConditionModel, location, source, runtime, cache, subfolder="unet", **dtype
-            ),
+            unet=_pretrained(UNet2DConditionModel, location, source, runtime, cache, subfolder="unet"),
             text_encoder=_pretrained(
-                CLIPTextModel, location, source, runtime, cache, subfolder="text_encoder", **dtype
+                CLIPTextModel, location, source, runtime, cache, subfolder="text_encoder"
             ),
             text_encoder_2=_pretrained(
                 CLIPTextModelWithProjection,
@@ -130,7 +129,6 @@ def load_base(source: WeightSource, runtime: Runtime, cache_dir: Path | None) ->
                 runtime,
                 cache,
                 subfolder="text_encoder_2",
-                **dtype,
             ),
             tokenizer=CLIPTokenizer.from_pretrained(
                 location, subfolder="tokenizer", revision=source.revision, cache_dir=cache
@@ -155,10 +153,7 @@ def load_vae(source: WeightSource, runtime: Runtime, cache_dir: Path | None, sub
 
     with load_errors(source, "VAE"):
         location = materialize(source, cache_dir)
-        extra = {"subfolder": subfolder} if subfolder else {}
-        vae = _pretrained(
-            AutoencoderKL, location, source, runtime, hub_cache(cache_dir), torch_dtype=runtime.dtype, **extra
-        )
+        vae = _pretrained(AutoencoderKL, location, source, runtime, hub_cache(cache_dir), subfolder=subfolder)
         return vae.to(runtime.device)
 
 
@@ -171,7 +166,7 @@ def load_controlnet(source: WeightSource, unet: Any, runtime: Runtime, cache_dir
         location = materialize(source, cache_dir)
         config = ControlNetModel.load_config(location, revision=source.revision, cache_dir=cache)
         check_controlnet_fits(source, config, dict(unet.config))
-        controlnet = _pretrained(ControlNetModel, location, source, runtime, cache, torch_dtype=runtime.dtype)
+        controlnet = _pretrained(ControlNetModel, location, source, runtime, cache)
         return controlnet.to(runtime.device)
 
 
