@@ -1,19 +1,35 @@
 """Cog adapter: the Replicate form and HTTP API in front of plitka.service.TileService.
 
-Uses Cog 0.23's BaseRunner.run() (BasePredictor.predict() is deprecated there); the class keeps the
-name Predictor that cog.yaml and Replicate refer to.
+Uses Cog 0.23's BaseRunner.run() (BasePredictor.predict() is deprecated there), async so that Cog
+serves up to PLITKA_MAX_CONCURRENCY predictions at once; the blocking work runs in threads, and the
+device's gate (plitka.governor) lets one generation at a time onto the GPU. The class keeps the name
+Predictor that cog.yaml and Replicate refer to.
 """
 
-import atexit
-from collections.abc import Iterator
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
 from typing import Optional
 
-from cog import BaseRunner, Input, Path
+import psutil
+from cog import BaseRunner, Input, Path, concurrent
 
+from plitka.governor.exporter import Telemetry
+from plitka.governor.shutdown import teardown_on_exit
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, build_request
-from plitka.service import Generation, TileService
-from plitka.settings import configure_logging, get_settings
+from plitka.service import Generation, Output, TileService
+from plitka.settings import SettingsError, configure_logging, get_settings
+
+log = logging.getLogger("plitka")
+
+
+def declared_concurrency() -> int:
+    """PLITKA_MAX_CONCURRENCY for the decorator; a bad value is reported by setup(), not at import."""
+    try:
+        return get_settings().max_concurrency
+    except SettingsError:
+        return 1
 
 
 class Predictor(BaseRunner):
@@ -22,9 +38,19 @@ class Predictor(BaseRunner):
         configure_logging(settings)
         self.service = TileService(settings)
         self.service.setup()
-        atexit.register(self.service.teardown)
+        engine = self.service.diffusion
+        self.telemetry = Telemetry(engine.guard, engine.manager)
+        if settings.metrics_port:
+            self.telemetry.serve(settings.metrics_port)
+        self.process = psutil.Process()
+        teardown_on_exit(self._teardown)
 
-    def run(
+    def _teardown(self) -> None:
+        self.telemetry.stop()
+        self.service.teardown()
+
+    @concurrent(max=declared_concurrency())
+    async def run(
         self,
         colors: Optional[str] = Input(  # noqa: UP045 -- Cog's schema reads Optional[...] as a nullable input
             default=None,
@@ -62,7 +88,7 @@ class Predictor(BaseRunner):
             choices=list(ENGINES),
             description="auto: sdxl where diffusion weights are configured, else procedural (no weights).",
         ),
-    ) -> Iterator[Path]:
+    ) -> AsyncIterator[Path]:
         request = build_request(
             colors,
             params_json,
@@ -72,12 +98,19 @@ class Predictor(BaseRunner):
             output_format=output_format,
             engine=engine,
         )
-        generation = self.service.start(request)
-        return self._stream(generation)
-
-    def _stream(self, generation: Generation) -> Iterator[Path]:
-        for output in self.service.generate(generation, self.service.new_output_folder()):
-            yield Path(output.path)
+        generation = await asyncio.to_thread(self.service.start, request)  # may probe weight sources
+        outputs = self.service.generate(generation, self.service.new_output_folder())
+        status = "failed"
+        try:
+            while (output := await asyncio.to_thread(next_output, outputs)) is not None:
+                yield Path(output.path)
+            status = "succeeded"
+        except asyncio.CancelledError:
+            status = "canceled"
+            generation.cancel.set()  # the worker thread stops at its next denoising step
+            raise
+        finally:
+            self.telemetry.observe(generation.engine, status, generation.timings.seconds)
         self._record_metrics(generation)
 
     def _record_metrics(self, generation: Generation) -> None:
@@ -86,9 +119,21 @@ class Predictor(BaseRunner):
         self.record_metric("seed", generation.seed)
         self.record_metric("engine", generation.engine)
         self.record_metric("color_error_max_points", generation.report["max_error_points"])
-        if generation.diffusion:
-            self.record_metric("models.built", len(generation.diffusion.ledger.built))
-            self.record_metric("models.reused", len(generation.diffusion.ledger.reused))
+        self.record_metric("memory.host_rss_bytes", self.process.memory_info().rss)
+        diffusion = generation.diffusion
+        if diffusion:
+            self.record_metric("models.built", len(diffusion.ledger.built))
+            self.record_metric("models.reused", len(diffusion.ledger.reused))
+            self.record_metric("models.evicted", len(diffusion.ledger.evicted))
             manager = self.service.diffusion.manager
             self.record_metric("models.loaded_bytes", manager.loaded_bytes())
             self.record_metric("models.in_use", manager.references_in_use())
+            self.record_metric("memory.peak_allocated_bytes", diffusion.peak_allocated)
+            self.record_metric("memory.mode", "cpu-fallback" if generation.cpu_fallback else diffusion.mode)
+            self.record_metric("memory.retries", len(diffusion.retries))
+
+
+def next_output(outputs: Iterator[Output]) -> Output | None:
+    """The generator's next output, run in a worker thread (None at the end: StopIteration cannot
+    cross into the event loop)."""
+    return next(outputs, None)

@@ -98,6 +98,7 @@ def _generate(args: argparse.Namespace) -> int:
     )
     service = TileService()
     try:
+        service.setup()
         generation = service.start(request)
         args.out.mkdir(parents=True, exist_ok=True)
         for output in service.generate(generation, args.out):
@@ -136,6 +137,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not (ROOT / "predict.py").exists():
         raise SystemExit(f"plitka serve runs from a checkout: {ROOT / 'predict.py'} is missing")
     env = dict(os.environ, PORT=str(args.port), COG_PREDICT_TYPE_STUB="predict.py:Predictor")
+    # Replicate's image sets COG_MAX_CONCURRENCY from cog.yaml; here it follows PLITKA_MAX_CONCURRENCY.
+    env.setdefault("COG_MAX_CONCURRENCY", str(get_settings().max_concurrency))
     # coglet starts its worker with the `python` found on PATH: make that this interpreter.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     os.chdir(ROOT)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from PIL import Image
 from plitka import __version__
 from plitka.analysis import measure_proportions
 from plitka.diffusion import DiffusionEngine, DiffusionPlan, DiffusionResult
+from plitka.governor.guard import MemoryShortError
 from plitka.layout import GranuleLayout, build_layout
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
@@ -31,7 +33,7 @@ from plitka.settings import Settings, get_settings
 log = logging.getLogger("plitka")
 
 OutputKind = Literal["preview", "final", "colormap", "report"]
-SUB_STEPS = ("load", "diffusion")  # parts of the "final" step, reported but not added to the total
+SUB_STEPS = ("queue", "load", "diffusion")  # parts of the "final" step, not added to the total again
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Generation:
     timings: Timings = field(default_factory=Timings)
     plan: DiffusionPlan | None = None  # with engine sdxl
     diffusion: DiffusionResult | None = None
+    cpu_fallback: str = ""  # why the generation ran on the CPU instead of the GPU
     report: dict[str, Any] = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)  # set: stop at the next step
 
 
 class TileService:
@@ -72,13 +76,17 @@ class TileService:
         self.settings = settings or get_settings()
         self.folders = OutputFolders(self.settings.work_dir, self.settings.keep_outputs)
         self.diffusion = diffusion or DiffusionEngine(self.settings)  # declares models, loads nothing
+        self._cpu_engine: DiffusionEngine | None = None  # PLITKA_CPU_FALLBACK, built on first use
+        self._cpu_engine_lock = threading.Lock()
 
     def setup(self) -> None:
-        """Start-up work: build what PLITKA_PRELOAD names, start unloading idle models."""
+        """Start-up work: cap and watch memory, build what PLITKA_PRELOAD names, unload idle models."""
         self.diffusion.start()
 
     def teardown(self) -> None:
         self.diffusion.teardown()
+        if self._cpu_engine:
+            self._cpu_engine.teardown()
 
     def new_output_folder(self) -> Path:
         return self.folders.new_folder()
@@ -117,8 +125,9 @@ class TileService:
         with run.timings.measure("final"):
             final = render_tile(layout, angle=request.angle)
             if run.plan:
-                run.diffusion = self.diffusion.generate(run.plan, layout, final, run.seed)
+                run.diffusion = self._diffuse(run, layout, final)
                 final = run.diffusion.image
+                run.timings.seconds["queue"] = round(run.diffusion.queue_seconds, 4)
                 run.timings.seconds["load"] = round(run.diffusion.load_seconds, 4)
                 run.timings.seconds["diffusion"] = round(run.diffusion.generate_seconds, 4)
             final_path = self._save(final, folder / "final", request)
@@ -142,6 +151,27 @@ class TileService:
             run.timings.seconds["total"],
         )
         yield Output("report", report_path)
+
+    def _diffuse(self, run: Generation, layout: GranuleLayout, init: Image.Image) -> DiffusionResult:
+        """The diffusion step; where the GPU is short of memory and PLITKA_CPU_FALLBACK allows, on the CPU."""
+        assert run.plan is not None
+        try:
+            return self.diffusion.generate(run.plan, layout, init, run.seed, run.cancel)
+        except MemoryShortError as short:
+            if not self.settings.cpu_fallback or self.diffusion.guard.device.kind == "cpu":
+                raise
+            run.cpu_fallback = str(short)
+        log.warning("running this generation on the cpu (PLITKA_CPU_FALLBACK): %s", run.cpu_fallback)
+        return self.cpu_engine().generate(run.plan, layout, init, run.seed, run.cancel)
+
+    def cpu_engine(self) -> DiffusionEngine:
+        with self._cpu_engine_lock:
+            if self._cpu_engine is None:
+                self._cpu_engine = DiffusionEngine(
+                    self.settings.model_copy(update={"device": "cpu", "preload": ""})
+                )
+                self._cpu_engine.start()
+            return self._cpu_engine
 
     def start(self, request: TileRequest) -> Generation:
         """Resolve what the request leaves open (seed, engine) before any work is done."""
@@ -175,14 +205,22 @@ def build_report(
         "size": list(size),
         "timings": dict(run.timings.seconds),
         "version": __version__,
-        **({"diffusion": diffusion_report(run.diffusion)} if run.diffusion else {}),
+        **({"diffusion": diffusion_report(run.diffusion, run.cpu_fallback)} if run.diffusion else {}),
     }
 
 
-def diffusion_report(result: DiffusionResult) -> dict[str, Any]:
+def diffusion_report(result: DiffusionResult, cpu_fallback: str) -> dict[str, Any]:
     return {
         **result.info,
         "models_built": result.ledger.built,
         "models_reused": result.ledger.reused,
+        "models_evicted": result.ledger.evicted,
         "build_seconds": round(result.ledger.build_seconds, 4),
+        "memory": {
+            "mode": result.mode,
+            "peak_allocated_bytes": result.peak_allocated,
+            "retries": result.retries,
+            "cpu_fallback": cpu_fallback or None,
+            **(result.admission.describe() if result.admission else {}),
+        },
     }

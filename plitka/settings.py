@@ -9,9 +9,9 @@ import logging
 import tempfile
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -92,17 +92,73 @@ class Settings(BaseSettings):
         description="Unload least-recently-used idle models beyond this many GiB of weights (0: no limit).",
     )
 
+    # --- memory guard and concurrency (docs/governor.md)
+    vram_fraction: float | None = Field(
+        default=None,
+        ge=0.5,
+        le=0.8,
+        description="Share of the GPU for this process. Unset: 0.80 (>= 24 GiB), 0.75 (>= 12 GiB), 0.70.",
+    )
+    cuda_alloc_conf: str = Field(
+        default="expandable_segments:True",
+        description="Allocator settings, set before CUDA starts; a PYTORCH_ALLOC_CONF already set wins.",
+    )
+    guard_interval: float = Field(
+        default=2.0, gt=0.0, le=60.0, description="Seconds between the memory guard's readings."
+    )
+    guard_soft: float = Field(
+        default=0.80, gt=0.0, lt=1.0, description="Share of the budget above which the cache is emptied."
+    )
+    guard_hard: float = Field(
+        default=0.95, gt=0.0, le=1.0, description="Share of the budget above which idle models are evicted."
+    )
+    guard_cooldown: float = Field(
+        default=10.0, ge=0.0, description="Seconds before the guard repeats the same action."
+    )
+    memory_margin: float = Field(
+        default=1.2, ge=1.0, le=3.0, description="Factor on the measured peaks in the admission estimate."
+    )
+    allow_degrade: bool = Field(
+        default=True, description="Run short of memory with VAE tiling, then model CPU offload, not fail."
+    )
+    cpu_fallback: bool = Field(
+        default=False, description="Run a generation that does not fit on the GPU on the CPU (slow)."
+    )
+    memory_snapshot: Path | None = Field(
+        default=None, description="Write a CUDA memory snapshot here (a file, or a folder) on out of memory."
+    )
+    max_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Predictions served at once; the rest get HTTP 409 from Cog."
+    )
+    queue_timeout: float = Field(
+        default=300.0, gt=0.0, description="Seconds a prediction waits for the device before failing busy."
+    )
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="Port of the Prometheus exposition (0: none)."
+    )
+
+    @model_validator(mode="after")
+    def _soft_below_hard(self) -> Settings:
+        if self.guard_soft >= self.guard_hard:
+            raise ValueError(
+                f"PLITKA_GUARD_SOFT ({self.guard_soft}) must be below PLITKA_GUARD_HARD ({self.guard_hard})"
+            )
+        return self
+
 
 def load_settings() -> Settings:
     """Read the environment; a bad value stops start-up with one line per offending variable."""
     try:
         return Settings()
     except ValidationError as error:
-        lines = [
-            f"PLITKA_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
-            for item in error.errors()
-        ]
+        lines = [_describe_error(item) for item in error.errors()]
         raise SettingsError("invalid settings: " + "; ".join(lines)) from None
+
+
+def _describe_error(item: Any) -> str:
+    if not item["loc"]:  # a check across fields names them itself
+        return str(item["msg"]).removeprefix("Value error, ")
+    return f"PLITKA_{'_'.join(str(part) for part in item['loc']).upper()}: {item['msg']}"
 
 
 @lru_cache(maxsize=1)

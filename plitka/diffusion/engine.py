@@ -16,8 +16,13 @@ from PIL import Image
 from plitka.diffusion import loaders
 from plitka.diffusion.control import CONTROL_TYPES, ControlType, canny_edges, control_type_for, layout_edges
 from plitka.diffusion.prompt import TI_TOKENS, build_negative_prompt, build_prompt
-from plitka.diffusion.sources import WeightsError, WeightSource, is_reachable, parse_source
+from plitka.diffusion.sources import WeightsError, WeightSource, is_reachable, local_copy, parse_source
 from plitka.governor import Ledger, ModelManager, ModelSpec
+from plitka.governor.devices import configure_allocator
+from plitka.governor.estimate import MemoryNeed, Mode
+from plitka.governor.gate import Cancelled
+from plitka.governor.guard import Admission, MemoryGuard, OutOfMemory
+from plitka.governor.sizing import safetensors_bytes
 from plitka.layout import GranuleLayout
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import RequestError, TileRequest
@@ -29,6 +34,15 @@ CONTROLNET_SCALE = 0.5  # conditioning strength: the init image already fixes th
 REAPER_INTERVAL = 30.0  # seconds between idle checks (a fraction of any sensible idle timeout)
 RECHECK_UNREACHABLE_SECONDS = 60.0  # a source found unreachable is probed again after this
 ANNOTATORS = {"lineart": "LineartDetector", "softedge": "PidiNetDetector"}  # controlnet_aux classes
+# Parameters of the published full-size models, counted from their configs on the meta device
+# (`python bench/sdxl_configs.py`): the weights estimate for a model whose files are not here yet.
+FULL_SIZE_PARAMETERS = {
+    "base": 2_567_463_684 + 123_060_480 + 694_659_840,  # UNet + CLIP-L + OpenCLIP-bigG
+    "vae": 83_653_863,
+    "controlnet": 1_251_357_000,
+}
+UNET_SHARE_OF_BASE = 2_567_463_684 / FULL_SIZE_PARAMETERS["base"]  # what CPU offload keeps on the device
+BASE_WEIGHT_FOLDERS = ("unet", "text_encoder", "text_encoder_2")
 SOURCE_SETTINGS = {
     "base": "sdxl_source",
     "vae": "vae_source",
@@ -67,21 +81,45 @@ class DiffusionResult:
     image: Image.Image
     info: dict[str, Any] = field(default_factory=dict)
     ledger: Ledger = field(default_factory=Ledger)
+    queue_seconds: float = 0.0
     load_seconds: float = 0.0
     generate_seconds: float = 0.0
+    admission: Admission | None = None
+    mode: Mode = "normal"
+    retries: list[str] = field(default_factory=list)  # out-of-memory errors recovered from
+    peak_allocated: int = 0
+    control_source: str | None = None
+
+
+@dataclass
+class StepWatch:
+    """The diffusers step callback: cancellation, the device's step hook and the denoising peak."""
+
+    device: Any
+    cancel: threading.Event | None
+    peak: int = 0
+
+    def __call__(self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("cancelled during denoising")
+        self.device.on_step()
+        self.peak = self.device.peak_allocated()
+        return tensors
 
 
 class DiffusionEngine:
     """SDXL base + VAE + LoRA + TI + ControlNets as named models; pipelines are views over them."""
 
-    def __init__(self, settings: Settings, manager: ModelManager | None = None):
+    def __init__(
+        self, settings: Settings, manager: ModelManager | None = None, guard: MemoryGuard | None = None
+    ):
         self.settings = settings
         self.sources = self._parse_sources(settings)
         self.manager = manager or ModelManager(
             idle_seconds=settings.model_idle_seconds, max_bytes=int(settings.model_cache_gib * 2**30)
         )
+        self.guard = guard or MemoryGuard(settings, self.manager)
         self._runtime: loaders.Runtime | None = None
-        self._gate = threading.Lock()  # one generation at a time on the shared modules
         self._reachable: dict[str, Availability] = {}
         self._annotator_failures: dict[str, str] = {}
         self._declare_models()
@@ -147,12 +185,18 @@ class DiffusionEngine:
         return names
 
     def start(self) -> None:
-        """Build what PLITKA_PRELOAD asks for and start unloading idle models."""
+        """Cap and watch memory, build what PLITKA_PRELOAD asks for, start unloading idle models."""
+        configure_allocator(self.settings.cuda_alloc_conf)  # before anything can initialise CUDA
+        self.guard.start(self.settings.device)
         self.manager.preload(self.preload_names)
         self.manager.start_reaper(min(REAPER_INTERVAL, max(1.0, self.settings.model_idle_seconds / 4)))
 
     def teardown(self) -> None:
+        """Unload every model, give the memory back and stop the guard (at SIGTERM or exit)."""
         self.manager.teardown()
+        if self._runtime is not None:
+            self.guard.empty_cache("teardown")
+        self.guard.stop()
 
     @property
     def runtime(self) -> loaders.Runtime:
@@ -220,20 +264,166 @@ class DiffusionEngine:
         )
 
     def generate(
-        self, plan: DiffusionPlan, layout: GranuleLayout, init: Image.Image, seed: int
+        self,
+        plan: DiffusionPlan,
+        layout: GranuleLayout,
+        init: Image.Image,
+        seed: int,
+        cancel: threading.Event | None = None,
     ) -> DiffusionResult:
-        """Image-to-image from `init` (the exact procedural render), conditioned on the layout's edges."""
+        """Image-to-image from `init` (the exact procedural render), conditioned on the layout's edges:
+        queued at the device's gate, admitted by the memory guard, retried once if memory runs out."""
         result = DiffusionResult(image=init)
+        self.guard.use(self.runtime.device)
+        with self.guard.gate.enter(cancel) as waited:
+            result.queue_seconds = waited
+            try:
+                self.guard.before_generation()
+                self._generate_admitted(plan, layout, init, seed, cancel, result)
+            finally:
+                self.guard.after_generation()
+        result.info = self._describe(plan, result.control_source)
+        return result
+
+    def _generate_admitted(
+        self,
+        plan: DiffusionPlan,
+        layout: GranuleLayout,
+        init: Image.Image,
+        seed: int,
+        cancel: threading.Event | None,
+        result: DiffusionResult,
+    ) -> None:
+        keep = set(self.manager.closure(plan.pipeline))
+        result.admission = self.guard.admit(
+            lambda mode: self._need(plan, init.size, mode), keep, result.ledger
+        )
+        mode = result.admission.mode
+        while True:
+            error = self._attempt(plan, layout, init, seed, cancel, result, mode)
+            if error is None:
+                result.mode = mode
+                return
+            # Out of the except block now: the error's traceback, and the tensors it kept, are gone.
+            self.guard.recover_from_oom(error)
+            result.retries.append(f"{mode}: {error}")
+            retry = self.guard.next_mode(mode) if len(result.retries) == 1 else None
+            if retry is None:
+                raise OutOfMemory(
+                    f"out of {self.guard.device.kind} memory at {init.width}x{init.height} "
+                    f"({'; then '.join(result.retries)}). Use a lower resolution or quality, "
+                    "or set PLITKA_CPU_FALLBACK=true",
+                    needed=result.admission.need.total,
+                    available=self.guard.headroom()[0],
+                )
+            mode = retry
+
+    def _attempt(
+        self,
+        plan: DiffusionPlan,
+        layout: GranuleLayout,
+        init: Image.Image,
+        seed: int,
+        cancel: threading.Event | None,
+        result: DiffusionResult,
+        mode: Mode,
+    ) -> str | None:
+        """One run in `mode`; the out-of-memory error as text, or None when it worked."""
+        try:
+            self._run(plan, layout, init, seed, cancel, result, mode)
+        except self.guard.device.out_of_memory_errors() as error:
+            self.guard.write_snapshot()  # here, while the tensors that filled the memory still exist
+            return f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
+        return None
+
+    def _run(
+        self,
+        plan: DiffusionPlan,
+        layout: GranuleLayout,
+        init: Image.Image,
+        seed: int,
+        cancel: threading.Event | None,
+        result: DiffusionResult,
+        mode: Mode,
+    ) -> None:
         start = time.perf_counter()
         with self.manager.acquire(plan.pipeline, result.ledger) as pipe:
-            control_image, control_source = self._control_image(plan, layout, init, result.ledger)
-            result.load_seconds = time.perf_counter() - start
+            control_image, result.control_source = self._control_image(plan, layout, init, result.ledger)
+            result.load_seconds += time.perf_counter() - start
             start = time.perf_counter()
-            with self._gate:
-                result.image = self._denoise(pipe, plan, init, control_image, seed)
-            result.generate_seconds = time.perf_counter() - start
-        result.info = self._describe(plan, control_source)
-        return result
+            device = self.guard.device
+            with loaders.degraded(pipe, mode, self.runtime.device):
+                device.reset_peak()
+                weights = device.read().allocated
+                watch = StepWatch(device, cancel)
+                result.image = self._denoise(pipe, plan, init, control_image, seed, watch)
+                result.peak_allocated = device.peak_allocated()
+            result.generate_seconds += time.perf_counter() - start
+        self._calibrate(plan, init.size, mode, weights, watch.peak, result.peak_allocated)
+
+    def _calibrate(
+        self, plan: DiffusionPlan, size: tuple[int, int], mode: Mode, weights: int, denoise: int, final: int
+    ) -> None:
+        """Teach the estimator this generation's measured peaks (not on cpu, where the resident size
+        of the whole process is all there is to measure)."""
+        if self.guard.device.kind == "cpu" or denoise <= weights:
+            return
+        self.guard.estimator.calibrate(
+            mode,
+            size[0] * size[1],
+            plan.controlnet is not None,
+            self.runtime.dtype.itemsize,
+            denoise=denoise - weights,
+            decode=final - weights,
+        )
+
+    # --- memory estimate -----------------------------------------------------------------------
+
+    def _need(self, plan: DiffusionPlan, size: tuple[int, int], mode: Mode) -> MemoryNeed:
+        names = self.manager.closure(plan.pipeline)
+        loaded = {name: model["bytes"] for name, model in self.manager.stats()["models"].items()}
+        missing = [name for name in names if not self.manager.is_loaded(name)]
+        controlnet = f"controlnet-{plan.controlnet}" if plan.controlnet else None
+        largest = UNET_SHARE_OF_BASE * self._expected_bytes("base")
+        return self.guard.estimator.need(
+            mode,
+            size[0] * size[1],
+            controlnet is not None,
+            self.runtime.dtype.itemsize,
+            weights_to_load=sum(self._expected_bytes(name) for name in missing),
+            resident=sum(loaded[name] for name in names if name not in missing),
+            largest_module=int(largest + (self._expected_bytes(controlnet) if controlnet else 0)),
+        )
+
+    def _expected_bytes(self, model: str) -> int:
+        """A model's bytes on the device: as measured at its last build, else from its files, else
+        from the published architecture."""
+        measured = self.manager.measured_bytes(model)
+        if measured is not None:
+            return measured
+        if model.startswith(("pipeline", "annotator")):
+            return 0  # views over other models; annotators run on the CPU
+        element = self.runtime.dtype.itemsize
+        located = self._weights_files(model)
+        if located is not None:
+            return sum(safetensors_bytes(path, element, self.runtime.variant is not None) for path in located)
+        family = "controlnet" if model.startswith("controlnet") else model
+        return FULL_SIZE_PARAMETERS.get(family, 0) * element
+
+    def _weights_files(self, model: str) -> list[Any] | None:
+        """The local files or folders a model loads from (None: not on this machine yet)."""
+        if model == "vae" and self.sources["vae"] is None:
+            base = self._weights_files("base")
+            return [base[0].parent / "vae"] if base else None
+        source = self.sources.get(model)
+        if source is None:
+            return None
+        location = local_copy(source, self.settings.cache_dir)
+        if location is None:
+            return [] if source.kind == "local" else None  # a missing folder: the load says so, not us
+        if model == "base":
+            return [location / folder for folder in BASE_WEIGHT_FOLDERS if (location / folder).is_dir()]
+        return [location]
 
     def _describe(self, plan: DiffusionPlan, control_source: str | None) -> dict[str, Any]:
         lora, ti = self.sources["lora"], self.sources["ti"]
@@ -248,26 +438,27 @@ class DiffusionEngine:
         }
 
     def _denoise(
-        self, pipe: Any, plan: DiffusionPlan, init: Image.Image, control_image: Image.Image | None, seed: int
+        self,
+        pipe: Any,
+        plan: DiffusionPlan,
+        init: Image.Image,
+        control_image: Image.Image | None,
+        seed: int,
+        watch: StepWatch,
     ) -> Image.Image:
-        import torch
-
         control = {"control_image": control_image, "controlnet_conditioning_scale": CONTROLNET_SCALE}
-        try:
-            return pipe(
-                prompt=plan.prompt,
-                negative_prompt=plan.negative_prompt,
-                image=init,
-                strength=plan.strength,
-                num_inference_steps=plan.steps,
-                guidance_scale=plan.guidance,
-                generator=self._generator(seed),
-                cross_attention_kwargs={"scale": plan.lora_scale},
-                **(control if plan.controlnet else {}),
-            ).images[0]
-        finally:
-            if self.runtime.device == "cuda":
-                torch.cuda.empty_cache()  # between generations only: it synchronises the device
+        return pipe(
+            prompt=plan.prompt,
+            negative_prompt=plan.negative_prompt,
+            image=init,
+            strength=plan.strength,
+            num_inference_steps=plan.steps,
+            guidance_scale=plan.guidance,
+            generator=self._generator(seed),
+            cross_attention_kwargs={"scale": plan.lora_scale},
+            callback_on_step_end=watch,
+            **(control if plan.controlnet else {}),
+        ).images[0]
 
     def _generator(self, seed: int) -> Any:
         import torch

@@ -278,3 +278,25 @@ def controlnet_pipeline(pipe: Any, controlnet: Any) -> Any:
     view = StableDiffusionXLControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet)
     view.set_progress_bar_config(disable=True)
     return view
+
+
+@contextmanager
+def degraded(pipe: Any, mode: str, device: str) -> Iterator[None]:
+    """Run the block with less memory: 'tiled' decodes the VAE in tiles and slices, 'offload' also keeps
+    each model on the CPU until it runs. The pipeline is put back as it was afterwards (its modules are
+    shared with the other views)."""
+    if mode == "normal":
+        yield
+        return
+    pipe.vae.enable_tiling()
+    pipe.vae.enable_slicing()
+    try:
+        if mode == "offload":
+            pipe.enable_model_cpu_offload(device=device)
+        yield
+    finally:
+        if mode == "offload":
+            pipe.remove_all_hooks()
+            pipe.to(device)
+        pipe.vae.disable_tiling()
+        pipe.vae.disable_slicing()

@@ -115,6 +115,24 @@ def materialize(source: WeightSource, cache_dir: Path | None) -> str:
     return source.location
 
 
+def local_copy(source: WeightSource, cache_dir: Path | None) -> Path | None:
+    """Where the weights already are on this machine, without downloading anything (None: not here)."""
+    if source.kind == "local":
+        path = Path(source.location)
+        return path if path.exists() else None
+    if source.kind == "url":
+        return _cached_download(source, url_cache(cache_dir))
+    from huggingface_hub import try_to_load_from_cache
+
+    for marker in ("model_index.json", "config.json"):
+        cached = try_to_load_from_cache(
+            source.location, marker, cache_dir=hub_cache(cache_dir), revision=source.revision
+        )
+        if isinstance(cached, str):
+            return Path(cached).parent
+    return None
+
+
 def is_reachable(source: WeightSource, cache_dir: Path | None) -> tuple[bool, str]:
     """Whether the weights can be had without trying to load them, and if not, why."""
     if source.kind == "local":

@@ -41,6 +41,7 @@ class Ledger:
 
     built: list[str] = field(default_factory=list)
     reused: list[str] = field(default_factory=list)
+    evicted: list[str] = field(default_factory=list)  # unloaded to make room for this caller
     build_seconds: float = 0.0
 
 
@@ -52,6 +53,7 @@ class _Entry:
     refs: int = 0
     last_used: float = 0.0
     own_bytes: int = 0
+    measured_bytes: int | None = None  # own_bytes of the last build, kept after unloading
     storages: frozenset[int] = frozenset()
     builds: int = 0
 
@@ -104,6 +106,17 @@ class ModelManager:
     def refs(self, name: str) -> int:
         return self._entry(name).refs
 
+    def closure(self, name: str) -> list[str]:
+        """The model and everything it requires, directly or not."""
+        names = [name]
+        for required in self._entry(name).spec.requires:
+            names.extend(other for other in self.closure(required) if other not in names)
+        return names
+
+    def measured_bytes(self, name: str) -> int | None:
+        """The model's own bytes when it was last built (None: never built in this process)."""
+        return self._entry(name).measured_bytes
+
     # --- use -----------------------------------------------------------------------------------
 
     @contextmanager
@@ -134,7 +147,7 @@ class ModelManager:
                 entry.refs += 1
                 entry.last_used = self._clock()
         self._count(name, "acquired", logging.DEBUG)
-        self._fit_budget()
+        self._fit_budget(ledger)
         return entry.model
 
     def _release(self, name: str, touch: bool = True) -> None:
@@ -171,6 +184,7 @@ class ModelManager:
             entry.model = model
             entry.storages = frozenset(sizes) | shared
             entry.own_bytes = sum(size for storage, size in sizes.items() if storage not in shared)
+            entry.measured_bytes = entry.own_bytes
             entry.builds += 1
         if ledger:
             ledger.built.append(spec.name)
@@ -199,9 +213,15 @@ class ModelManager:
         deadline = self._clock() - self.idle_seconds
         return self._evict(lambda entry: entry.last_used <= deadline, "idle", need_bytes=None)
 
-    def evict_lru(self, need_bytes: int | None = None, reason: str = "memory") -> list[str]:
-        """Unload unreferenced models, least recently used first, until need_bytes are freed (None: all)."""
-        return self._evict(lambda entry: True, reason, need_bytes)
+    def evict_lru(
+        self,
+        need_bytes: int | None = None,
+        reason: str = "memory",
+        keep: set[str] | frozenset[str] = frozenset(),
+    ) -> list[str]:
+        """Unload unreferenced models not in `keep`, least recently used first, until need_bytes are
+        freed (None: all)."""
+        return self._evict(lambda entry: entry.spec.name not in keep, reason, need_bytes)
 
     def teardown(self) -> None:
         """Unload everything (at shutdown), dependants before what they hold, and stop the reaper."""
@@ -256,12 +276,14 @@ class ModelManager:
         self._count(entry.spec.name, "evicted", logging.INFO, f"({reason}), {freed / 2**20:.1f} MiB")
         self.events[f"evicted_{reason}"] += 1
 
-    def _fit_budget(self) -> None:
+    def _fit_budget(self, ledger: Ledger | None) -> None:
         if self.max_bytes <= 0:
             return
         excess = self.loaded_bytes() - self.max_bytes
         if excess > 0:
-            self.evict_lru(need_bytes=excess, reason="budget")
+            evicted = self.evict_lru(need_bytes=excess, reason="budget")
+            if ledger:
+                ledger.evicted.extend(evicted)
             if self.loaded_bytes() > self.max_bytes:
                 log.warning("models in use take %d MiB, over the %d MiB budget",
                             self.loaded_bytes() >> 20, self.max_bytes >> 20)  # fmt: skip

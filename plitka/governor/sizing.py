@@ -1,12 +1,17 @@
-"""Bytes a loaded model holds: its tensors' storages, so that shared modules are counted once."""
+"""Bytes a model holds once loaded: measured from its tensors' storages (shared modules counted once),
+or, before it is first built, estimated from its safetensors files."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import struct
 import sys
+from pathlib import Path
 from typing import Any
 
 MAX_DEPTH = 4  # pipelines hold modules in a dict of components; deeper than that is not weights
+ELEMENT_BYTES = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1}
 
 
 def storage_sizes(model: Any) -> dict[int, int]:
@@ -45,3 +50,30 @@ def _add(tensor: Any, sizes: dict[int, int]) -> None:
     storage = tensor.untyped_storage()
     if storage.device.type != "meta":
         sizes[storage.data_ptr()] = storage.nbytes()
+
+
+def safetensors_bytes(path: Path, element_bytes: int, fp16_variant: bool) -> int:
+    """Bytes the safetensors weights under `path` (a file or a folder) take once loaded with
+    `element_bytes` per float. In a folder holding both, the fp16 variant files are counted when
+    `fp16_variant` (the loader takes them), else the full ones."""
+    files = [path] if path.is_file() else sorted(path.rglob("*.safetensors"))
+    variants = {file for file in files if ".fp16." in file.name}
+    chosen = (
+        (variants if fp16_variant and variants else set(files) - variants) if len(files) > 1 else set(files)
+    )
+    return sum(_loaded_bytes(file, element_bytes) for file in chosen)
+
+
+def _loaded_bytes(file: Path, element_bytes: int) -> int:
+    """The file's float tensors at `element_bytes` each, read from its header alone."""
+    with open(file, "rb") as handle:
+        (length,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(length))
+    total = 0
+    for name, tensor in header.items():
+        if name == "__metadata__":
+            continue
+        start, end = tensor["data_offsets"]
+        stored = ELEMENT_BYTES.get(tensor["dtype"])
+        total += (end - start) * element_bytes // stored if stored else end - start
+    return total
