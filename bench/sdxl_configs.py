@@ -10,6 +10,9 @@ left out: they name where a file came from, not the architecture. Each function 
     ControlNetModel.from_config(controlnet_canny_sdxl_config())
     CLIPTextModel(CLIPTextConfig(**sdxl_text_encoder_config()))
     CLIPTextModelWithProjection(CLIPTextConfig(**sdxl_text_encoder_2_config()))
+
+`python bench/sdxl_configs.py` prints each model's parameter count (built on the meta device: no
+memory, no weights); plitka/diffusion/engine.py's FULL_SIZE_PARAMETERS are these numbers.
 """
 
 from __future__ import annotations
@@ -181,3 +184,25 @@ def sdxl_text_encoder_2_config() -> dict[str, Any]:
 
 def controlnet_canny_sdxl_config() -> dict[str, Any]:
     return copy.deepcopy(_CONTROLNET_CANNY_SDXL)
+
+
+def parameter_counts() -> dict[str, int]:
+    """Parameters of each full-size model, counted on the meta device."""
+    import torch
+    from diffusers import AutoencoderKL, ControlNetModel, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
+
+    with torch.device("meta"):
+        models = {
+            "unet": UNet2DConditionModel.from_config(sdxl_unet_config()),
+            "text_encoder": CLIPTextModel(CLIPTextConfig(**sdxl_text_encoder_config())),
+            "text_encoder_2": CLIPTextModelWithProjection(CLIPTextConfig(**sdxl_text_encoder_2_config())),
+            "vae": AutoencoderKL.from_config(sdxl_vae_config()),
+            "controlnet": ControlNetModel.from_config(controlnet_canny_sdxl_config()),
+        }
+    return {name: sum(p.numel() for p in model.parameters()) for name, model in models.items()}
+
+
+if __name__ == "__main__":
+    for name, count in parameter_counts().items():
+        print(f"{name:15s} {count:>13,}")

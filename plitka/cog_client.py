@@ -64,14 +64,19 @@ def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeou
     raise RuntimeError(f"server not READY after {timeout}s:\n{log_path.read_text()}")
 
 
-def predict(url: str, **inputs: object) -> dict:
-    """POST one prediction; a 409 (coglet frees a slot a moment after answering) is retried briefly."""
-    for _ in range(50):
+def predict(url: str, patience: float = 2.5, **inputs: object) -> dict:
+    """POST one prediction. 409 means every slot is busy (coglet also frees a slot a moment after
+    answering): retried for `patience` seconds; the dict counts them in "busy_answers"."""
+    deadline = time.monotonic() + patience
+    busy = 0
+    while True:
         response = requests.post(f"{url}/predictions", json={"input": inputs}, timeout=300)
         if response.status_code != 409:
-            return {"http_status": response.status_code, **response.json()}
+            return {"http_status": response.status_code, "busy_answers": busy, **response.json()}
+        busy += 1
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"server stayed at capacity for {patience} s: {response.text}")
         time.sleep(0.05)
-    raise RuntimeError(f"server stayed at capacity: {response.text}")
 
 
 def decode(data_uri: str) -> bytes:

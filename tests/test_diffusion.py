@@ -239,7 +239,8 @@ def test_engine_choice(tiny_weights, tmp_path):
 
 def test_nothing_heavy_is_imported_at_start_up():
     code = (
-        "import sys, predict; from plitka.service import TileService; TileService(); "
+        "import sys, predict; from plitka.service import TileService; service = TileService(); "
+        "service.setup(); service.teardown(); "
         "heavy = [name for name in ('torch', 'diffusers', 'transformers') if name in sys.modules]; "
         "assert not heavy, heavy"
     )

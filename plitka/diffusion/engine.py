@@ -39,7 +39,7 @@ ANNOTATORS = {"lineart": "LineartDetector", "softedge": "PidiNetDetector"}  # co
 FULL_SIZE_PARAMETERS = {
     "base": 2_567_463_684 + 123_060_480 + 694_659_840,  # UNet + CLIP-L + OpenCLIP-bigG
     "vae": 83_653_863,
-    "controlnet": 1_251_357_000,
+    "controlnet": 1_251_014_160,
 }
 UNET_SHARE_OF_BASE = 2_567_463_684 / FULL_SIZE_PARAMETERS["base"]  # what CPU offload keeps on the device
 BASE_WEIGHT_FOLDERS = ("unet", "text_encoder", "text_encoder_2")

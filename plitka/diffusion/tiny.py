@@ -117,7 +117,7 @@ def _vae():
         layers_per_block=1,
         latent_channels=4,
         norm_num_groups=8,
-        sample_size=256,  # the tile size when decoding tiled (the real one is 1024)
+        sample_size=128,
     )
 
 

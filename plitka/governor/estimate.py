@@ -19,16 +19,18 @@ REFERENCE_ELEMENT_BYTES = 4  # the rates are per fp32 element
 
 @dataclass(frozen=True)
 class PeakRates:
-    """Bytes per output pixel (fp32) above the loaded weights."""
+    """Peaks above the loaded weights, in fp32: bytes per output pixel, except decode_tiled."""
 
     denoise: float  # UNet step, batch 2 (classifier-free guidance)
     denoise_controlnet: float  # ControlNet + UNet step
     decode: float  # VAE decode of the whole image at once
-    decode_tiled: float  # VAE decode with tiling: about one tile, whatever the image size
+    decode_tiled: float  # bytes: a tiled decode costs about one 512-pixel tile, whatever the size
 
 
-# bench/measure_peaks.py on the full-size architecture, CPU fp32 (figures in docs/governor.md).
-PRIOR_RATES = PeakRates(denoise=2000.0, denoise_controlnet=2600.0, decode=3600.0, decode_tiled=1200.0)
+# `python bench/measure_peaks.py` on the full-size architecture, CPU, fp32, 2026-11-23, two runs:
+# UNet 858-1264 B/px at 512-1024 px, ControlNet + UNet 1428-1916, VAE decode 3866-4124; a 512 decode
+# 994-1009 MiB. The largest, rounded up; docs/governor.md has the table.
+PRIOR_RATES = PeakRates(denoise=1300.0, denoise_controlnet=1950.0, decode=4150.0, decode_tiled=1.06e9)
 
 
 @dataclass(frozen=True)

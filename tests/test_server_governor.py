@@ -1,0 +1,151 @@
+"""The governor through the real Cog HTTP server (coglet) on the tiny models: concurrency, the busy
+answer, a leak test over 200 generations, the Prometheus endpoint, and teardown on SIGTERM."""
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+from prometheus_client.parser import text_string_to_metric_families
+
+from plitka.cog_client import ROOT, decode, free_port, predict, running_server
+
+pytestmark = pytest.mark.server
+
+FAST = json.dumps({"overrides": {"resolution": 512, "steps": 1}})
+CONCURRENCY = 4
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, tiny_weights):
+    metrics_port = free_port()
+    env = {
+        **tiny_weights.environment(),
+        "PLITKA_MAX_CONCURRENCY": str(CONCURRENCY),
+        "PLITKA_METRICS_PORT": str(metrics_port),
+    }
+    with running_server(tmp_path_factory.mktemp("work"), **env) as url:
+        yield url, f"http://127.0.0.1:{metrics_port}/metrics"
+
+
+def scrape(metrics_url: str) -> dict[str, float]:
+    """{'name{label="value"}': value} of every sample."""
+    text = requests.get(metrics_url, timeout=5).text
+    samples = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            labels = ",".join(f'{key}="{value}"' for key, value in sorted(sample.labels.items()))
+            samples[f"{sample.name}{{{labels}}}" if labels else sample.name] = sample.value
+    return samples
+
+
+def generate(url: str, seed: int, patience: float = 2.5) -> dict:
+    result = predict(url, patience, colors="60% red, 40% white", params_json=FAST, engine="sdxl", seed=seed)
+    assert result["status"] == "succeeded", result.get("error")
+    return result
+
+
+def test_twenty_concurrent_requests_are_all_answered_with_a_bounded_queue(server):
+    url, metrics_url = server
+    generate(url, 0)  # build the models first: the figures below are about serving
+    seen = {"waiting": 0.0, "in_flight": 0.0}
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            samples = scrape(metrics_url)
+            seen["waiting"] = max(seen["waiting"], samples["plitka_queue_waiting"])
+            seen["in_flight"] = max(seen["in_flight"], samples["plitka_generations_in_flight"])
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(lambda seed: generate(url, seed, patience=300), range(1, 21)))
+    finally:
+        done.set()
+        watcher.join(10)
+    reports = [json.loads(decode(result["output"][3])) for result in results]
+    assert sorted(report["seed"] for report in reports) == list(range(1, 21))  # none lost, none mixed up
+    assert sum(result["busy_answers"] for result in results) > 0  # beyond 4 at once Cog answered 409
+    assert max(result["metrics"]["timing"]["queue_s"] for result in results) > 0  # some waited for the gate
+    samples = scrape(metrics_url)
+    assert seen["in_flight"] <= 1 and seen["waiting"] <= CONCURRENCY - 1
+    assert samples["plitka_queue_peak_waiting"] <= CONCURRENCY - 1
+    assert samples["plitka_generations_in_flight"] == 0 and samples["plitka_queue_waiting"] == 0
+    assert samples['plitka_predictions_total{engine="sdxl",status="succeeded"}'] >= 21
+
+
+def test_two_hundred_generations_leak_neither_memory_nor_references(server):
+    url, metrics_url = server
+    generate(url, 0)  # builds the models, if an earlier test has not
+    metrics = [generate(url, seed)["metrics"] for seed in range(200)]
+    assert all(m["models"]["in_use"] == 0 for m in metrics)
+    assert len({m["models"]["loaded_bytes"] for m in metrics}) == 1
+    assert sum(m["models"]["built"] for m in metrics) == 0
+    rss = [m["memory"]["host_rss_bytes"] for m in metrics]
+    early, late = statistics.median(rss[20:40]), statistics.median(rss[180:200])
+    print(f"\nhost RSS: median of predictions 20-40 {early / 2**20:.1f} MiB, 180-200 {late / 2**20:.1f} MiB")
+    assert late - early < 64 * 2**20, f"host memory grew {(late - early) / 2**20:.1f} MiB in 160 generations"
+    assert scrape(metrics_url)['plitka_model_references{model="pipeline-canny"}'] == 0
+
+
+def test_the_prometheus_endpoint_reports_the_guard_and_the_models(server):
+    _, metrics_url = server
+    samples = scrape(metrics_url)
+    assert samples['plitka_memory_budget_bytes{device="cpu"}'] > 0
+    assert samples['plitka_memory_fraction{device="cpu"}'] == 0.8
+    assert samples['plitka_model_loaded{model="base"}'] == 1
+    assert samples["plitka_models_loaded_bytes"] > 0
+    assert samples["plitka_prediction_total_seconds_count"] >= 1
+    assert samples['plitka_model_events_total{event="built"}'] >= 7
+
+
+def test_a_request_that_waits_too_long_gets_a_busy_failure(tmp_path, tiny_weights):
+    env = {**tiny_weights.environment(), "PLITKA_MAX_CONCURRENCY": "2", "PLITKA_QUEUE_TIMEOUT": "0.5"}
+    with running_server(tmp_path, **env) as url, ThreadPoolExecutor(max_workers=2) as pool:
+        first = pool.submit(predict, url, colors="100% red", params_json=FAST, engine="sdxl", seed=1)
+        time.sleep(1.0)  # the first one holds the device for seconds: importing torch, building the models
+        second = predict(url, colors="100% red", params_json=FAST, engine="sdxl", seed=2)
+        assert first.result(timeout=300)["status"] == "succeeded"
+    assert second["status"] == "failed"
+    assert "BusyError: busy: waited 0.5 s for the device" in second["error"]
+
+
+TEARDOWN_SCRIPT = """
+import sys, time
+from predict import Predictor
+predictor = Predictor()
+predictor.setup()
+predictor.service.diffusion.manager.preload(["pipeline"])
+print("READY", flush=True)
+time.sleep(120)
+"""
+
+
+def test_sigterm_unloads_the_models_and_stops_the_guard(tiny_weights, tmp_path):
+    env = {**os.environ, **tiny_weights.environment(), "PLITKA_WORK_DIR": str(tmp_path)}
+    process = subprocess.Popen(
+        [sys.executable, "-c", TEARDOWN_SCRIPT],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout.readline().strip() == "READY"
+    process.send_signal(signal.SIGTERM)
+    _, log = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, log
+    assert "SIGTERM: tearing down" in log
+    for model in ("pipeline", "base", "vae"):
+        assert f"model {model} evicted (teardown)" in log
+    assert "memory guard stopped" in log
