@@ -89,29 +89,35 @@ class Predictor(BaseRunner):
             description="auto: sdxl where diffusion weights are configured, else procedural (no weights).",
         ),
     ) -> AsyncIterator[Path]:
-        request = build_request(
-            colors,
-            params_json,
-            angle=angle,
-            quality=quality,
-            seed=seed,
-            output_format=output_format,
-            engine=engine,
-        )
-        generation = await asyncio.to_thread(self.service.start, request)  # may probe weight sources
-        outputs = self.service.generate(generation, self.service.new_output_folder())
+        generation: Generation | None = None
         status = "failed"
         try:
+            request = build_request(
+                colors,
+                params_json,
+                angle=angle,
+                quality=quality,
+                seed=seed,
+                output_format=output_format,
+                engine=engine,
+            )
+            generation = await asyncio.to_thread(self.service.start, request)  # may probe weight sources
+            outputs = self.service.generate(generation, self.service.new_output_folder())
             while (output := await asyncio.to_thread(next_output, outputs)) is not None:
                 yield Path(output.path)
             status = "succeeded"
+            self._record_metrics(generation)
         except asyncio.CancelledError:
             status = "canceled"
-            generation.cancel.set()  # the worker thread stops at its next denoising step
+            if generation:
+                generation.cancel.set()  # the worker thread stops at its next denoising step
             raise
         finally:
-            self.telemetry.observe(generation.engine, status, generation.timings.seconds)
-        self._record_metrics(generation)
+            self.telemetry.observe(
+                generation.engine if generation else engine,
+                status,
+                generation.timings.seconds if generation else {},
+            )
 
     def _record_metrics(self, generation: Generation) -> None:
         for step, seconds in generation.timings.seconds.items():

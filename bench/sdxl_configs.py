@@ -12,7 +12,7 @@ left out: they name where a file came from, not the architecture. Each function 
     CLIPTextModelWithProjection(CLIPTextConfig(**sdxl_text_encoder_2_config()))
 
 `python bench/sdxl_configs.py` prints each model's parameter count (built on the meta device: no
-memory, no weights); plitka/diffusion/engine.py's FULL_SIZE_PARAMETERS are these numbers.
+memory, no weights); plitka/diffusion/footprint.py's FULL_SIZE_PARAMETERS are these numbers.
 """
 
 from __future__ import annotations

@@ -88,7 +88,7 @@ def test_admission_evicts_an_idle_controlnet_to_make_room(tiny_weights, tmp_path
     run(engine, tile_request(angle=0))  # canny ControlNet loaded, idle afterwards
     canny = engine.manager.stats()["models"]["controlnet-canny"]["bytes"]
     lineart = tile_request(angle=45)
-    need = engine._need(engine.plan(lineart), (SIZE, SIZE), "normal").total
+    need = engine.memory_need(engine.plan(lineart), (SIZE, SIZE), "normal").total
     reading = device.read()
     # Another process takes the device's memory down to what fits only once canny is gone.
     device.other_processes = reading.free + reading.reserved - reading.allocated - need + canny // 2
@@ -134,16 +134,16 @@ def test_a_cancelled_generation_stops_at_the_next_step_and_releases(engine):
 
 def test_measured_peaks_replace_the_prior_estimate(engine):
     engine.guard.device.step_bytes = 100 * MIB
-    before = engine._need(engine.plan(tile_request()), (SIZE, SIZE), "normal")
+    before = engine.memory_need(engine.plan(tile_request()), (SIZE, SIZE), "normal")
     run(engine, tile_request())
-    after = engine._need(engine.plan(tile_request()), (SIZE, SIZE), "normal")
+    after = engine.memory_need(engine.plan(tile_request()), (SIZE, SIZE), "normal")
     assert (before.source, after.source) == ("prior", "measured")
     assert after.denoise == int(100 * MIB * engine.guard.estimator.margin)
 
 
 def test_weights_are_estimated_from_their_files_before_the_first_build(tiny_weights, tmp_path):
     engine, _ = governed(tiny_weights, tmp_path)
-    expected = {name: engine._expected_bytes(name) for name in ("base", "vae", "controlnet-canny")}
+    expected = {name: engine.footprint.expected_bytes(name) for name in ("base", "vae", "controlnet-canny")}
     run(engine, tile_request())
     for name, estimate in expected.items():
         measured = engine.manager.measured_bytes(name)

@@ -98,6 +98,25 @@ def test_two_hundred_generations_leak_neither_memory_nor_references(server):
     assert scrape(metrics_url)['plitka_model_references{model="pipeline-canny"}'] == 0
 
 
+def test_a_cancelled_prediction_stops_its_generation_and_releases_everything(server):
+    url, metrics_url = server
+    generate(url, 0)  # models built: the long one below goes straight to denoising
+    long_run = json.dumps({"overrides": {"resolution": 1536, "steps": 100}})
+    body = {"input": {"colors": "100% red", "engine": "sdxl", "params_json": long_run}}
+    headers = {"Prefer": "respond-async"}
+    assert requests.put(f"{url}/predictions/cancel-me", json=body, headers=headers, timeout=10).ok
+    deadline = time.monotonic() + 60
+    while scrape(metrics_url)["plitka_generations_in_flight"] == 0:  # wait until it is denoising
+        assert time.monotonic() < deadline, "the long prediction never reached the device"
+        time.sleep(0.1)
+    assert requests.post(f"{url}/predictions/cancel-me/cancel", timeout=10).ok
+    after = generate(url, 1, patience=30)["metrics"]
+    assert after["timing"]["queue_s"] < 10  # the cancelled one let go of the device at its next step
+    assert after["models"]["in_use"] == 0
+    samples = scrape(metrics_url)
+    assert samples['plitka_predictions_total{engine="sdxl",status="canceled"}'] == 1
+
+
 def test_the_prometheus_endpoint_reports_the_guard_and_the_models(server):
     _, metrics_url = server
     samples = scrape(metrics_url)

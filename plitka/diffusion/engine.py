@@ -15,14 +15,14 @@ from PIL import Image
 
 from plitka.diffusion import loaders
 from plitka.diffusion.control import CONTROL_TYPES, ControlType, canny_edges, control_type_for, layout_edges
+from plitka.diffusion.footprint import Footprint
 from plitka.diffusion.prompt import TI_TOKENS, build_negative_prompt, build_prompt
-from plitka.diffusion.sources import WeightsError, WeightSource, is_reachable, local_copy, parse_source
+from plitka.diffusion.sources import WeightsError, WeightSource, is_reachable, parse_source
 from plitka.governor import Ledger, ModelManager, ModelSpec
 from plitka.governor.devices import configure_allocator
 from plitka.governor.estimate import MemoryNeed, Mode
 from plitka.governor.gate import Cancelled
 from plitka.governor.guard import Admission, MemoryGuard, OutOfMemory
-from plitka.governor.sizing import safetensors_bytes
 from plitka.layout import GranuleLayout
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import RequestError, TileRequest
@@ -34,15 +34,6 @@ CONTROLNET_SCALE = 0.5  # conditioning strength: the init image already fixes th
 REAPER_INTERVAL = 30.0  # seconds between idle checks (a fraction of any sensible idle timeout)
 RECHECK_UNREACHABLE_SECONDS = 60.0  # a source found unreachable is probed again after this
 ANNOTATORS = {"lineart": "LineartDetector", "softedge": "PidiNetDetector"}  # controlnet_aux classes
-# Parameters of the published full-size models, counted from their configs on the meta device
-# (`python bench/sdxl_configs.py`): the weights estimate for a model whose files are not here yet.
-FULL_SIZE_PARAMETERS = {
-    "base": 2_567_463_684 + 123_060_480 + 694_659_840,  # UNet + CLIP-L + OpenCLIP-bigG
-    "vae": 83_653_863,
-    "controlnet": 1_251_014_160,
-}
-UNET_SHARE_OF_BASE = 2_567_463_684 / FULL_SIZE_PARAMETERS["base"]  # what CPU offload keeps on the device
-BASE_WEIGHT_FOLDERS = ("unet", "text_encoder", "text_encoder_2")
 SOURCE_SETTINGS = {
     "base": "sdxl_source",
     "vae": "vae_source",
@@ -92,6 +83,18 @@ class DiffusionResult:
 
 
 @dataclass
+class Job:
+    """One generation's inputs and its result as it fills in."""
+
+    plan: DiffusionPlan
+    layout: GranuleLayout
+    init: Image.Image
+    seed: int
+    cancel: threading.Event | None
+    result: DiffusionResult
+
+
+@dataclass
 class StepWatch:
     """The diffusers step callback: cancellation, the device's step hook and the denoising peak."""
 
@@ -119,6 +122,7 @@ class DiffusionEngine:
             idle_seconds=settings.model_idle_seconds, max_bytes=int(settings.model_cache_gib * 2**30)
         )
         self.guard = guard or MemoryGuard(settings, self.manager)
+        self.footprint = Footprint(self.manager, self.sources, settings.cache_dir, lambda: self.runtime)
         self._runtime: loaders.Runtime | None = None
         self._reachable: dict[str, Availability] = {}
         self._annotator_failures: dict[str, str] = {}
@@ -273,93 +277,67 @@ class DiffusionEngine:
     ) -> DiffusionResult:
         """Image-to-image from `init` (the exact procedural render), conditioned on the layout's edges:
         queued at the device's gate, admitted by the memory guard, retried once if memory runs out."""
-        result = DiffusionResult(image=init)
+        job = Job(plan, layout, init, seed, cancel, DiffusionResult(image=init))
         self.guard.use(self.runtime.device)
         with self.guard.gate.enter(cancel) as waited:
-            result.queue_seconds = waited
+            job.result.queue_seconds = waited
             try:
                 self.guard.before_generation()
-                self._generate_admitted(plan, layout, init, seed, cancel, result)
+                self._generate_admitted(job)
             finally:
                 self.guard.after_generation()
-        result.info = self._describe(plan, result.control_source)
-        return result
+        job.result.info = self._describe(plan, job.result.control_source)
+        return job.result
 
-    def _generate_admitted(
-        self,
-        plan: DiffusionPlan,
-        layout: GranuleLayout,
-        init: Image.Image,
-        seed: int,
-        cancel: threading.Event | None,
-        result: DiffusionResult,
-    ) -> None:
-        keep = set(self.manager.closure(plan.pipeline))
+    def _generate_admitted(self, job: Job) -> None:
+        result = job.result
+        keep = set(self.manager.closure(job.plan.pipeline))
         result.admission = self.guard.admit(
-            lambda mode: self._need(plan, init.size, mode), keep, result.ledger
+            lambda mode: self.memory_need(job.plan, job.init.size, mode), keep, result.ledger
         )
         mode = result.admission.mode
-        while True:
-            error = self._attempt(plan, layout, init, seed, cancel, result, mode)
-            if error is None:
-                result.mode = mode
-                return
+        while (error := self._attempt(job, mode)) is not None:
             # Out of the except block now: the error's traceback, and the tensors it kept, are gone.
             self.guard.recover_from_oom(error)
             result.retries.append(f"{mode}: {error}")
             retry = self.guard.next_mode(mode) if len(result.retries) == 1 else None
             if retry is None:
                 raise OutOfMemory(
-                    f"out of {self.guard.device.kind} memory at {init.width}x{init.height} "
+                    f"out of {self.guard.device.kind} memory at {job.init.width}x{job.init.height} "
                     f"({'; then '.join(result.retries)}). Use a lower resolution or quality, "
                     "or set PLITKA_CPU_FALLBACK=true",
                     needed=result.admission.need.total,
                     available=self.guard.headroom()[0],
                 )
             mode = retry
+        result.mode = mode
 
-    def _attempt(
-        self,
-        plan: DiffusionPlan,
-        layout: GranuleLayout,
-        init: Image.Image,
-        seed: int,
-        cancel: threading.Event | None,
-        result: DiffusionResult,
-        mode: Mode,
-    ) -> str | None:
+    def _attempt(self, job: Job, mode: Mode) -> str | None:
         """One run in `mode`; the out-of-memory error as text, or None when it worked."""
         try:
-            self._run(plan, layout, init, seed, cancel, result, mode)
+            self._run(job, mode)
         except self.guard.device.out_of_memory_errors() as error:
             self.guard.write_snapshot()  # here, while the tensors that filled the memory still exist
             return f"{type(error).__name__}: {' '.join(str(error).split())[:200]}"
         return None
 
-    def _run(
-        self,
-        plan: DiffusionPlan,
-        layout: GranuleLayout,
-        init: Image.Image,
-        seed: int,
-        cancel: threading.Event | None,
-        result: DiffusionResult,
-        mode: Mode,
-    ) -> None:
+    def _run(self, job: Job, mode: Mode) -> None:
+        plan, result, device = job.plan, job.result, self.guard.device
         start = time.perf_counter()
         with self.manager.acquire(plan.pipeline, result.ledger) as pipe:
-            control_image, result.control_source = self._control_image(plan, layout, init, result.ledger)
+            control_image, result.control_source = self._control_image(
+                plan, job.layout, job.init, result.ledger
+            )
             result.load_seconds += time.perf_counter() - start
             start = time.perf_counter()
-            device = self.guard.device
             with loaders.degraded(pipe, mode, self.runtime.device):
                 device.reset_peak()
                 weights = device.read().allocated
-                watch = StepWatch(device, cancel)
-                result.image = self._denoise(pipe, plan, init, control_image, seed, watch)
+                watch = StepWatch(device, job.cancel)
+                result.image = self._denoise(pipe, plan, job.init, control_image, job.seed, watch)
                 result.peak_allocated = device.peak_allocated()
             result.generate_seconds += time.perf_counter() - start
-        self._calibrate(plan, init.size, mode, weights, watch.peak, result.peak_allocated)
+        self._calibrate(plan, job.init.size, mode, weights, watch.peak, result.peak_allocated)
 
     def _calibrate(
         self, plan: DiffusionPlan, size: tuple[int, int], mode: Mode, weights: int, denoise: int, final: int
@@ -377,53 +355,9 @@ class DiffusionEngine:
             decode=final - weights,
         )
 
-    # --- memory estimate -----------------------------------------------------------------------
-
-    def _need(self, plan: DiffusionPlan, size: tuple[int, int], mode: Mode) -> MemoryNeed:
-        names = self.manager.closure(plan.pipeline)
-        loaded = {name: model["bytes"] for name, model in self.manager.stats()["models"].items()}
-        missing = [name for name in names if not self.manager.is_loaded(name)]
-        controlnet = f"controlnet-{plan.controlnet}" if plan.controlnet else None
-        largest = UNET_SHARE_OF_BASE * self._expected_bytes("base")
-        return self.guard.estimator.need(
-            mode,
-            size[0] * size[1],
-            controlnet is not None,
-            self.runtime.dtype.itemsize,
-            weights_to_load=sum(self._expected_bytes(name) for name in missing),
-            resident=sum(loaded[name] for name in names if name not in missing),
-            largest_module=int(largest + (self._expected_bytes(controlnet) if controlnet else 0)),
-        )
-
-    def _expected_bytes(self, model: str) -> int:
-        """A model's bytes on the device: as measured at its last build, else from its files, else
-        from the published architecture."""
-        measured = self.manager.measured_bytes(model)
-        if measured is not None:
-            return measured
-        if model.startswith(("pipeline", "annotator")):
-            return 0  # views over other models; annotators run on the CPU
-        element = self.runtime.dtype.itemsize
-        located = self._weights_files(model)
-        if located is not None:
-            return sum(safetensors_bytes(path, element, self.runtime.variant is not None) for path in located)
-        family = "controlnet" if model.startswith("controlnet") else model
-        return FULL_SIZE_PARAMETERS.get(family, 0) * element
-
-    def _weights_files(self, model: str) -> list[Any] | None:
-        """The local files or folders a model loads from (None: not on this machine yet)."""
-        if model == "vae" and self.sources["vae"] is None:
-            base = self._weights_files("base")
-            return [base[0].parent / "vae"] if base else None
-        source = self.sources.get(model)
-        if source is None:
-            return None
-        location = local_copy(source, self.settings.cache_dir)
-        if location is None:
-            return [] if source.kind == "local" else None  # a missing folder: the load says so, not us
-        if model == "base":
-            return [location / folder for folder in BASE_WEIGHT_FOLDERS if (location / folder).is_dir()]
-        return [location]
+    def memory_need(self, plan: DiffusionPlan, size: tuple[int, int], mode: Mode) -> MemoryNeed:
+        """What this plan needs on the device at this size, in this mode (the guard's admission input)."""
+        return self.footprint.need(self.guard.estimator, plan.pipeline, plan.controlnet, size, mode)
 
     def _describe(self, plan: DiffusionPlan, control_source: str | None) -> dict[str, Any]:
         lora, ti = self.sources["lora"], self.sources["ti"]
