@@ -139,6 +139,10 @@ def _serve(args: argparse.Namespace) -> int:
     env = dict(os.environ, PORT=str(args.port), COG_PREDICT_TYPE_STUB="predict.py:Predictor")
     # Replicate's image sets COG_MAX_CONCURRENCY from cog.yaml; here it follows PLITKA_MAX_CONCURRENCY.
     env.setdefault("COG_MAX_CONCURRENCY", str(get_settings().max_concurrency))
+    # glibc gives threads their own malloc arenas, each keeping its peak: predictions on changing
+    # worker threads raised the worker's memory ~130 MiB to a plateau; two arenas keep it flat
+    # (bench/README.md). Read at process start, so set here and in cog.yaml, not in Python.
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     # coglet starts its worker with the `python` found on PATH: make that this interpreter.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     os.chdir(ROOT)

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.server
 
 FAST = json.dumps({"overrides": {"resolution": 512, "steps": 1}})
 CONCURRENCY = 4
+WARM_UP = 50
 
 
 @pytest.fixture(scope="module")
@@ -86,15 +87,21 @@ def test_twenty_concurrent_requests_are_all_answered_with_a_bounded_queue(server
 
 def test_two_hundred_generations_leak_neither_memory_nor_references(server):
     url, metrics_url = server
-    generate(url, 0)  # builds the models, if an earlier test has not
+    for seed in range(WARM_UP):  # builds the models if needed; the allocators settle (see the note below)
+        generate(url, seed)
     metrics = [generate(url, seed)["metrics"] for seed in range(200)]
     assert all(m["models"]["in_use"] == 0 for m in metrics)
     assert len({m["models"]["loaded_bytes"] for m in metrics}) == 1
     assert sum(m["models"]["built"] for m in metrics) == 0
-    rss = [m["memory"]["host_rss_bytes"] for m in metrics]
-    early, late = statistics.median(rss[20:40]), statistics.median(rss[180:200])
-    print(f"\nhost RSS: median of predictions 20-40 {early / 2**20:.1f} MiB, 180-200 {late / 2**20:.1f} MiB")
-    assert late - early < 64 * 2**20, f"host memory grew {(late - early) / 2**20:.1f} MiB in 160 generations"
+    rss = [m["memory"]["host_rss_bytes"] / 2**20 for m in metrics]
+    first, middle, last = (statistics.median(rss[start : start + 20]) for start in (0, 100, 180))
+    print(
+        "\nhost RSS (MiB), medians of predictions 0-20 / 100-120 / 180-200: "
+        f"{first:.1f} / {middle:.1f} / {last:.1f}"
+    )
+    # A leak grows with every generation; the allocators' warm-up (about 15 MiB over the first ~150
+    # predictions of a fresh server, then flat: bench/README.md) does not. Over the last 80: flat.
+    assert last - middle < 8, f"host memory grew {last - middle:.1f} MiB over 80 generations"
     assert scrape(metrics_url)['plitka_model_references{model="pipeline-canny"}'] == 0
 
 

@@ -19,7 +19,6 @@ from plitka.diffusion.footprint import Footprint
 from plitka.diffusion.prompt import TI_TOKENS, build_negative_prompt, build_prompt
 from plitka.diffusion.sources import WeightsError, WeightSource, is_reachable, parse_source
 from plitka.governor import Ledger, ModelManager, ModelSpec
-from plitka.governor.devices import configure_allocator
 from plitka.governor.estimate import MemoryNeed, Mode
 from plitka.governor.gate import Cancelled
 from plitka.governor.guard import Admission, MemoryGuard, OutOfMemory
@@ -190,8 +189,7 @@ class DiffusionEngine:
 
     def start(self) -> None:
         """Cap and watch memory, build what PLITKA_PRELOAD asks for, start unloading idle models."""
-        configure_allocator(self.settings.cuda_alloc_conf)  # before anything can initialise CUDA
-        self.guard.start(self.settings.device)
+        self.guard.start(self.settings.device)  # first: it configures the allocators before CUDA starts
         self.manager.preload(self.preload_names)
         self.manager.start_reaper(min(REAPER_INTERVAL, max(1.0, self.settings.model_idle_seconds / 4)))
 

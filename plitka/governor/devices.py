@@ -84,6 +84,9 @@ class Device:
         """Details for logs and the health report (may be slow: not for the polling loop)."""
         return {"kind": self.kind, "backend": self.backend}
 
+    def record_history(self) -> None:
+        """Start recording allocations, so that a snapshot can say where memory went."""
+
     def snapshot(self, path: Path) -> bool:
         """Write a memory snapshot for debugging an out-of-memory error; False where unsupported."""
         return False
@@ -186,6 +189,9 @@ class CudaDevice(Device):
             "total_bytes": self.total_bytes(),
             **({"processes": self.nvml.processes()} if self.nvml else {}),
         }
+
+    def record_history(self) -> None:
+        self._torch.cuda.memory._record_memory_history(max_entries=100_000)
 
     def snapshot(self, path: Path) -> bool:
         self._torch.cuda.memory._dump_snapshot(str(path))

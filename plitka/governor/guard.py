@@ -23,6 +23,7 @@ from plitka.governor.devices import (
     Device,
     HostDevice,
     MemoryReading,
+    configure_allocator,
     detect_gpu_without_torch,
     open_device,
 )
@@ -119,7 +120,9 @@ class MemoryGuard:
     # --- life cycle ----------------------------------------------------------------------------
 
     def start(self, kind: str) -> None:
-        """Open the probe for `kind` (auto: cuda where NVML sees a GPU), cap, and start watching."""
+        """Configure the allocators (before anything starts CUDA), open the probe for `kind` (auto:
+        cuda where NVML sees a GPU), cap, and start watching."""
+        configure_allocator(self.settings.cuda_alloc_conf)
         if kind == "auto":
             kind = "cuda" if detect_gpu_without_torch() else "cpu"
         self.use(kind)
@@ -163,10 +166,8 @@ class MemoryGuard:
             self.fraction = self.settings.vram_fraction or HOST_FRACTION
             self.fraction_reason = "threshold only: nothing enforces a cap on cpu"
         self.budget = int(self.fraction * total)
-        if self.settings.memory_snapshot and self.device.kind == "cuda":
-            import torch
-
-            torch.cuda.memory._record_memory_history(max_entries=100_000)
+        if self.settings.memory_snapshot:
+            self.device.record_history()
         self.read()
         log.info(
             "memory guard on %s (%s): cap %.0f%% of %s = %s (%s)",
