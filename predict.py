@@ -8,6 +8,7 @@ Predictor that cog.yaml and Replicate refer to.
 
 import asyncio
 import logging
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Optional
 
@@ -126,6 +127,7 @@ class Predictor(BaseRunner):
         self.record_metric("engine", generation.engine)
         self.record_metric("color_error_max_points", generation.report["max_error_points"])
         self.record_metric("memory.host_rss_bytes", self.process.memory_info().rss)
+        self.record_metric("memory.python_blocks", sys.getallocatedblocks())  # flat unless objects leak
         diffusion = generation.diffusion
         if diffusion:
             self.record_metric("models.built", len(diffusion.ledger.built))

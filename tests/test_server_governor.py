@@ -94,14 +94,15 @@ def test_two_hundred_generations_leak_neither_memory_nor_references(server):
     assert len({m["models"]["loaded_bytes"] for m in metrics}) == 1
     assert sum(m["models"]["built"] for m in metrics) == 0
     rss = [m["memory"]["host_rss_bytes"] / 2**20 for m in metrics]
-    first, middle, last = (statistics.median(rss[start : start + 20]) for start in (0, 100, 180))
-    print(
-        "\nhost RSS (MiB), medians of predictions 0-20 / 100-120 / 180-200: "
-        f"{first:.1f} / {middle:.1f} / {last:.1f}"
-    )
-    # A leak grows with every generation; the allocators' warm-up (about 15 MiB over the first ~150
-    # predictions of a fresh server, then flat: bench/README.md) does not. Over the last 80: flat.
-    assert last - middle < 8, f"host memory grew {last - middle:.1f} MiB over 80 generations"
+    blocks = [m["memory"]["python_blocks"] for m in metrics]
+    first, last = statistics.median(rss[:20]), statistics.median(rss[-20:])
+    print(f"\nhost RSS (MiB), median of the first / last 20: {first:.1f} / {last:.1f}; "
+          f"Python blocks {blocks[0]} -> {blocks[100]} -> {blocks[-1]}")  # fmt: skip
+    # The worker's RSS moves in steps of tens of MiB either way (glibc and torch's CPU allocator; up
+    # to 48 MiB seen between windows of 20): the bound catches what a leak of one 512 px image per
+    # generation would add (150 MiB), not that noise. Python's own objects are steadier.
+    assert last - first < 96, f"host memory grew {last - first:.1f} MiB over 200 generations"
+    assert blocks[-1] - blocks[100] < 0.01 * blocks[100], "Python objects pile up"
     assert scrape(metrics_url)['plitka_model_references{model="pipeline-canny"}'] == 0
 
 
