@@ -7,7 +7,6 @@ Predictor that cog.yaml and Replicate refer to.
 """
 
 import asyncio
-import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import Optional
@@ -21,8 +20,6 @@ from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, build_request
 from plitka.service import Generation, Output, TileService
 from plitka.settings import SettingsError, configure_logging, get_settings
-
-log = logging.getLogger("plitka")
 
 
 def declared_concurrency() -> int:
