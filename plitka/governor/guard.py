@@ -282,18 +282,19 @@ class MemoryGuard:
     def admit(self, need_in: Callable[[Mode], MemoryNeed], keep: set[str], ledger: Ledger) -> Admission:
         """The mode a generation runs in: as asked if it fits; else after evicting idle models; else
         degraded (where allowed); else MemoryShortError with the figures."""
-        need = need_in("normal")
+        needs = {mode: need_in(mode) for mode in self._modes()}  # each estimated once
         available, bound = self.headroom()
-        if need.total <= available:
-            return Admission("normal", need, available)
-        evicted = self.manager.evict_lru(need_bytes=need.total - available, reason="admission", keep=keep)
+        if needs["normal"].total <= available:
+            return Admission("normal", needs["normal"], available)
+        evicted = self.manager.evict_lru(
+            need_bytes=needs["normal"].total - available, reason="admission", keep=keep
+        )
         ledger.evicted.extend(evicted)
         if evicted:
             self.empty_cache("admission")
             available, bound = self.headroom()
         refused: list[str] = []
-        for mode in self._modes():
-            need = need_in(mode)
+        for mode, need in needs.items():
             if need.total <= available:
                 if mode != "normal":
                     self._count(
@@ -302,7 +303,7 @@ class MemoryGuard:
                 return Admission(mode, need, available, evicted, refused)
             refused.append(f"{mode} needs {gib(need.total)}")
         self._count("admission_refused", logging.WARNING, f"{'; '.join(refused)}; {gib(available)} available")
-        smallest = min((need_in(mode) for mode in self._modes()), key=lambda n: n.total)
+        smallest = min(needs.values(), key=lambda need: need.total)
         raise MemoryShortError(
             f"not enough {self.device.kind} memory for this generation: it needs {gib(smallest.total)} "
             f"({'; '.join(refused)}), {gib(available)} is available ({bound}); "
