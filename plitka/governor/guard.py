@@ -261,7 +261,6 @@ class MemoryGuard:
     def before_generation(self) -> None:
         if self._empty_requested.is_set():
             self.empty_cache("requested by the guard")
-        self.device.reset_peak()
 
     def after_generation(self) -> None:
         self.empty_cache("after generation")
