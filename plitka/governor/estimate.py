@@ -70,18 +70,20 @@ class MemoryEstimator:
     ) -> MemoryNeed:
         """resident: bytes of this generation's models already on the device; largest_module: the
         biggest module (UNet + ControlNet), all that CPU offload keeps on the device at once."""
-        scale = pixels * element_bytes / REFERENCE_ELEMENT_BYTES * self.margin
+        per_element = element_bytes / REFERENCE_ELEMENT_BYTES * self.margin
         denoise_rate = "denoise_controlnet" if controlnet else "denoise"
-        decode_rate = "decode" if mode == "normal" else "decode_tiled"
-        decode_pixels = pixels if mode == "normal" else 1  # a tiled decode costs about one tile
+        if mode == "normal":
+            decode = self._rate("decode") * pixels * per_element
+        else:  # a tiled decode costs about one tile, whatever the size
+            decode = self._rate("decode_tiled") * per_element
         weights, frees = weights_to_load, 0
         if mode == "offload":
             weights, frees = largest_module, resident
         return MemoryNeed(
             mode=mode,
             weights=weights,
-            denoise=int(self._rate(denoise_rate) * scale),
-            decode=int(self._rate(decode_rate) * scale / pixels * decode_pixels),
+            denoise=int(self._rate(denoise_rate) * pixels * per_element),
+            decode=int(decode),
             frees=frees,
             source="measured" if denoise_rate in self.measured else "prior",
         )
