@@ -326,7 +326,7 @@ def detect_gpu_without_torch() -> bool:
     try:
         return pynvml.nvmlDeviceGetCount() > 0
     finally:
-        pynvml.nvmlShutdown()
+        _shutdown(pynvml)
 
 
 def _status_bytes(field: str) -> int | None:
