@@ -135,24 +135,19 @@ def local_copy(source: WeightSource, cache_dir: Path | None) -> Path | None:
 
 def is_reachable(source: WeightSource, cache_dir: Path | None) -> tuple[bool, str]:
     """Whether the weights can be had without trying to load them, and if not, why."""
+    if local_copy(source, cache_dir) is not None:
+        return True, ""
     if source.kind == "local":
-        return Path(source.location).exists(), f"{source.setting}: {source.location} does not exist"
+        return False, f"{source.setting}: {source.location} does not exist"
     if source.kind == "url":
-        if _cached_download(source, url_cache(cache_dir)):
-            return True, ""
         return _probe_url(source)
-    return _probe_hub(source, hub_cache(cache_dir))
+    return _probe_hub(source)
 
 
-def _probe_hub(source: WeightSource, cache_dir: Path | None) -> tuple[bool, str]:
-    from huggingface_hub import HfApi, try_to_load_from_cache
+def _probe_hub(source: WeightSource) -> tuple[bool, str]:
+    """A hub repo that is not in the cache: is it on the hub?"""
+    from huggingface_hub import HfApi
 
-    for marker in ("model_index.json", "config.json"):
-        cached = try_to_load_from_cache(
-            source.location, marker, cache_dir=cache_dir, revision=source.revision
-        )
-        if isinstance(cached, str):
-            return True, ""
     if hub_offline():
         return False, f"{source.setting}: {source.location} is not in the cache and HF_HUB_OFFLINE is set"
     try:
