@@ -81,7 +81,7 @@ class Device:
         return ()
 
     def describe(self) -> dict[str, Any]:
-        """Details for logs and the health report (may be slow: not for the polling loop)."""
+        """Details for the start-up log (may be slow: not for the polling loop)."""
         return {"kind": self.kind, "backend": self.backend}
 
     def record_history(self) -> None:

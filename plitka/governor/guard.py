@@ -178,6 +178,7 @@ class MemoryGuard:
             gib(self.budget),
             self.fraction_reason,
         )
+        log.info("memory guard device: %s", self.device.describe())  # the slow per-process queries, once
 
     # --- watching ------------------------------------------------------------------------------
 
