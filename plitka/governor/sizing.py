@@ -65,7 +65,8 @@ def safetensors_bytes(path: Path, element_bytes: int, fp16_variant: bool) -> int
 
 
 def _loaded_bytes(file: Path, element_bytes: int) -> int:
-    """The file's float tensors at `element_bytes` each, read from its header alone."""
+    """The file's float tensors at `element_bytes` each, read from its header alone (by hand: the
+    safetensors API gives shapes and dtype names, not the byte spans the header holds)."""
     with open(file, "rb") as handle:
         (length,) = struct.unpack("<Q", handle.read(8))
         header = json.loads(handle.read(length))
