@@ -1,29 +1,37 @@
 """Cog adapter: the Replicate form and HTTP API in front of plitka.service.TileService.
 
-Uses Cog 0.23's BaseRunner.run() (BasePredictor.predict() is deprecated there), async so that Cog
-serves up to PLITKA_MAX_CONCURRENCY predictions at once; the blocking work runs in threads, and the
-device's gate (plitka.governor) lets one generation at a time onto the GPU. The class keeps the name
-Predictor that cog.yaml and Replicate refer to.
+Uses Cog 0.23's BaseRunner.run() (BasePredictor.predict() is deprecated there); the class keeps the
+name Predictor that cog.yaml and Replicate refer to.
+
+coglet 0.23.1 streams the outputs of a plain generator `run` as they are yielded, but allows more
+than one prediction at a time only for an async `run`, and collects an async generator's outputs
+until it ends. So with PLITKA_MAX_CONCURRENCY=1 (the default) `run` is the plain generator and the
+exact preview reaches the customer before diffusion starts; above 1 it is swapped for an async
+variant that accepts that many predictions at once and delivers their outputs when each finishes.
 """
 
 import asyncio
+import functools
+import inspect
 import sys
-from collections.abc import AsyncIterator, Iterator
-from typing import Optional
+import threading
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Optional
 
 import psutil
-from cog import BaseRunner, Input, Path, concurrent
+from cog import BaseRunner, CancelationException, Input, Path, concurrent
 
 from plitka.governor.exporter import Telemetry
+from plitka.governor.gate import Cancelled
 from plitka.governor.shutdown import teardown_on_exit
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, build_request
-from plitka.service import Generation, Output, TileService
+from plitka.service import Generation, TileService
 from plitka.settings import SettingsError, configure_logging, get_settings
 
 
 def declared_concurrency() -> int:
-    """PLITKA_MAX_CONCURRENCY for the decorator; a bad value is reported by setup(), not at import."""
+    """PLITKA_MAX_CONCURRENCY at import; a bad value is reported by setup(), not here."""
     try:
         return get_settings().max_concurrency
     except SettingsError:
@@ -47,8 +55,7 @@ class Predictor(BaseRunner):
         self.telemetry.stop()
         self.service.teardown()
 
-    @concurrent(max=declared_concurrency())
-    async def run(
+    def run(
         self,
         colors: Optional[str] = Input(  # noqa: UP045 -- Cog's schema reads Optional[...] as a nullable input
             default=None,
@@ -86,33 +93,29 @@ class Predictor(BaseRunner):
             choices=list(ENGINES),
             description="auto: sdxl where diffusion weights are configured, else procedural (no weights).",
         ),
-    ) -> AsyncIterator[Path]:
+    ) -> Iterator[Path]:
+        """Preview, final image, colour map and report.json, each yielded as soon as it is written."""
+        inputs = dict(colors=colors, params_json=params_json, angle=angle, quality=quality, seed=seed)
+        yield from self.stream(dict(inputs, output_format=output_format, engine=engine), threading.Event())
+
+    def stream(self, inputs: dict[str, Any], cancel: threading.Event) -> Iterator[Path]:
+        """One prediction's outputs; setting `cancel` stops its generation at the next denoising step
+        (a plain `run` is cancelled by coglet raising CancelationException in it instead)."""
         generation: Generation | None = None
         status = "failed"
         try:
-            request = build_request(
-                colors,
-                params_json,
-                angle=angle,
-                quality=quality,
-                seed=seed,
-                output_format=output_format,
-                engine=engine,
-            )
-            generation = await asyncio.to_thread(self.service.start, request)  # may probe weight sources
-            outputs = self.service.generate(generation, self.service.new_output_folder())
-            while (output := await asyncio.to_thread(next_output, outputs)) is not None:
+            request = build_request(**inputs)
+            generation = self.service.start(request, cancel)  # may probe weight sources
+            for output in self.service.generate(generation, self.service.new_output_folder()):
                 yield Path(output.path)
             status = "succeeded"
             self._record_metrics(generation)
-        except asyncio.CancelledError:
+        except (CancelationException, Cancelled):
             status = "canceled"
-            if generation:
-                generation.cancel.set()  # the worker thread stops at its next denoising step
             raise
         finally:
             self.telemetry.observe(
-                generation.engine if generation else engine,
+                generation.engine if generation else inputs["engine"],
                 status,
                 generation.timings.seconds if generation else {},
             )
@@ -138,7 +141,31 @@ class Predictor(BaseRunner):
             self.record_metric("memory.retries", len(diffusion.retries))
 
 
-def next_output(outputs: Iterator[Output]) -> Output | None:
-    """The generator's next output, run in a worker thread (None at the end: StopIteration cannot
-    cross into the event loop)."""
-    return next(outputs, None)
+def concurrent_run(
+    run: Callable[..., Iterator[Path]], max_concurrency: int
+) -> Callable[..., AsyncIterator[Path]]:
+    """An async `run` with the same inputs, which coglet serves `max_concurrency` at a time. The
+    blocking work runs in threads; the device's gate (plitka.governor) still lets one generation at a
+    time onto it."""
+    signature = inspect.signature(run)
+
+    @functools.wraps(run)
+    async def run_concurrently(self: Predictor, *args: Any, **kwargs: Any) -> AsyncIterator[Path]:
+        inputs = signature.bind(self, *args, **kwargs).arguments
+        inputs.pop("self")
+        cancel = threading.Event()
+        outputs = self.stream(inputs, cancel)
+        try:
+            # next() runs in a thread; None marks the end (StopIteration cannot cross into the loop).
+            while (output := await asyncio.to_thread(next, outputs, None)) is not None:
+                yield output
+        except asyncio.CancelledError:
+            cancel.set()  # the thread still running stream() stops at its next denoising step
+            raise
+
+    run_concurrently.__signature__ = signature  # type: ignore[attr-defined]  # Cog's schema reads it
+    return concurrent(max=max_concurrency)(run_concurrently)
+
+
+if declared_concurrency() > 1:
+    Predictor.run = concurrent_run(Predictor.run, declared_concurrency())  # type: ignore[method-assign]

@@ -6,13 +6,19 @@ For the tests and bench/; needs `requests` (a dev dependency).
 from __future__ import annotations
 
 import base64
+import json
 import os
+import queue
 import socket
 import subprocess
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import requests
@@ -83,3 +89,75 @@ def decode(data_uri: str) -> bytes:
     header, payload = data_uri.split(",", 1)
     assert header.endswith(";base64"), header
     return base64.b64decode(payload)
+
+
+TERMINAL = {"succeeded", "failed", "canceled"}
+
+
+@dataclass
+class StreamedPrediction:
+    """What the webhooks of one prediction said, with seconds since the request was sent."""
+
+    output_seconds: list[float] = field(default_factory=list)  # when the i-th output first arrived
+    end_seconds: float = 0.0
+    final: dict = field(default_factory=dict)  # the terminal webhook's body
+
+    @property
+    def first_output_seconds(self) -> float:
+        return self.output_seconds[0]
+
+
+class WebhookReceiver:
+    """A local HTTP endpoint for Cog's webhooks, as Replicate receives them; one per client."""
+
+    def __init__(self) -> None:
+        self.events: queue.Queue[tuple[float, dict]] = queue.Queue()
+        events = self.events
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                events.put((time.perf_counter(), body))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> WebhookReceiver:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def predict(self, url: str, timeout: float = 300, **inputs: object) -> StreamedPrediction:
+        """Start one prediction with `Prefer: respond-async` and follow its output webhooks to the end.
+
+        Webhooks can arrive out of order, so each output's time is the first body that held it."""
+        prediction_id = uuid.uuid4().hex
+        body = {"input": inputs, "webhook": self.url, "webhook_events_filter": ["output", "completed"]}
+        start = time.perf_counter()
+        response = requests.put(
+            f"{url}/predictions/{prediction_id}", json=body, headers={"Prefer": "respond-async"}, timeout=30
+        )
+        response.raise_for_status()
+        streamed = StreamedPrediction()
+        deadline = time.monotonic() + timeout
+        while not streamed.final:
+            arrived, event = self.events.get(timeout=max(0.0, deadline - time.monotonic()))
+            if event.get("id") != prediction_id:
+                continue
+            seconds = arrived - start
+            for _ in range(len(streamed.output_seconds), len(event.get("output") or [])):
+                streamed.output_seconds.append(seconds)
+            if event.get("status") in TERMINAL:
+                streamed.end_seconds, streamed.final = seconds, event
+        return streamed

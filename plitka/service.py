@@ -173,12 +173,16 @@ class TileService:
                 self._cpu_engine.start()
             return self._cpu_engine
 
-    def start(self, request: TileRequest) -> Generation:
-        """Resolve what the request leaves open (seed, engine) before any work is done."""
+    def start(self, request: TileRequest, cancel: threading.Event | None = None) -> Generation:
+        """Resolve what the request leaves open (seed, engine) before any work is done; setting
+        `cancel` later stops the generation at its next denoising step."""
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed == RANDOM_SEED else request.seed
         engine, reason = self.choose_engine(request.engine)
         plan = self.diffusion.plan(request) if engine == "sdxl" else None
-        return Generation(request=request, seed=seed, engine=engine, engine_reason=reason, plan=plan)
+        generation = Generation(request=request, seed=seed, engine=engine, engine_reason=reason, plan=plan)
+        if cancel is not None:
+            generation.cancel = cancel
+        return generation
 
     def _save(self, image: Image.Image, stem: Path, request: TileRequest) -> Path:
         return save_image(image, stem, request.output_format, self.settings.image_quality)

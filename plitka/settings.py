@@ -128,7 +128,13 @@ class Settings(BaseSettings):
         default=None, description="Write a CUDA memory snapshot here (a file, or a folder) on out of memory."
     )
     max_concurrency: int = Field(
-        default=4, ge=1, le=64, description="Predictions served at once; the rest get HTTP 409 from Cog."
+        default=1,
+        ge=1,
+        le=64,
+        description=(
+            "Predictions served at once; the rest get HTTP 409 from Cog. Above 1, coglet 0.23.1 delivers"
+            " each prediction's outputs only when it ends (no streamed preview)."
+        ),
     )
     queue_timeout: float = Field(
         default=300.0, gt=0.0, description="Seconds a prediction waits for the device before failing busy."

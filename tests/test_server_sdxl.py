@@ -2,11 +2,13 @@
 
 import io
 import json
+import time
 
 import pytest
+import requests
 from PIL import Image
 
-from plitka.cog_client import decode, predict, running_server
+from plitka.cog_client import WebhookReceiver, decode, predict, running_server
 
 pytestmark = pytest.mark.server
 
@@ -35,6 +37,36 @@ def test_sdxl_prediction_streams_the_four_outputs_at_their_sizes(server):
     assert report["diffusion"]["prompt"].startswith("ohwx_rubber_tile <s0><s1> 60% red, 40% white")
     assert report["diffusion"]["steps"] == 4 and report["diffusion"]["device"] == "cpu"
     assert result["metrics"]["timing"]["diffusion_s"] > 0
+
+
+def test_the_preview_arrives_before_the_diffusion_run_ends(server):
+    """Webhooks as Replicate receives them: the exact preview is out while the final image diffuses."""
+    slow = json.dumps({"overrides": {"resolution": 512, "steps": 24}})
+    with WebhookReceiver() as hooks:
+        streamed = hooks.predict(server, colors="60% red, 40% white", params_json=slow, engine="sdxl", seed=8)
+    assert streamed.final["status"] == "succeeded", streamed.final.get("error")
+    assert len(streamed.output_seconds) == 4
+    diffusion_s = streamed.final["metrics"]["timing"]["diffusion_s"]
+    assert streamed.output_seconds[1] - streamed.first_output_seconds > diffusion_s / 2
+
+
+def test_a_cancelled_prediction_releases_the_models_and_the_next_one_runs(server):
+    """The default plain-generator run: coglet cancels it by raising CancelationException inside it."""
+    sdxl(server, engine="sdxl", seed=1)  # models built: the long one below goes straight to denoising
+    long_run = json.dumps({"overrides": {"resolution": 1024, "steps": 100}})
+    body = {"input": {"colors": "100% red", "engine": "sdxl", "params_json": long_run}}
+    with WebhookReceiver() as hooks:
+        headers = {"Prefer": "respond-async"}
+        body["webhook"], body["webhook_events_filter"] = hooks.url, ["output", "completed"]
+        assert requests.put(f"{server}/predictions/cancel-me", json=body, headers=headers, timeout=10).ok
+        time.sleep(3)  # past the preview, into the denoising
+        assert requests.post(f"{server}/predictions/cancel-me/cancel", timeout=10).ok
+        _, ended = hooks.events.get(timeout=60)
+        while ended.get("status") not in ("canceled", "failed", "succeeded"):
+            _, ended = hooks.events.get(timeout=60)
+    assert ended["status"] == "canceled"
+    result, _ = sdxl(server, engine="sdxl", seed=2)
+    assert result["metrics"]["models"]["in_use"] == 0 and result["metrics"]["models"]["built"] == 0
 
 
 def test_second_prediction_builds_nothing(server):

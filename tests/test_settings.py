@@ -1,3 +1,4 @@
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -35,3 +36,37 @@ def test_every_setting_is_documented_in_the_table():
     table = DOCS.read_text(encoding="utf-8")
     for name in Settings.model_fields:
         assert f"`PLITKA_{name.upper()}`" in table, f"PLITKA_{name.upper()} missing from {DOCS}"
+
+
+def documented_defaults() -> dict[str, str]:
+    """{'MAX_CONCURRENCY': '1', ...} from the first two cells of the table's rows."""
+    defaults = {}
+    for line in DOCS.read_text(encoding="utf-8").splitlines():
+        cells = [cell.strip() for cell in line.split("|")[1:3]] if line.startswith("| `PLITKA_") else []
+        if cells:
+            defaults[cells[0].strip("`").removeprefix("PLITKA_")] = cells[1]
+    return defaults
+
+
+def code_default_as_documented(value: object) -> str:
+    if value is None or value == "":
+        return "unset"
+    if isinstance(value, Path) and value.is_relative_to(tempfile.gettempdir()):
+        return f"`<system temp>/{value.relative_to(tempfile.gettempdir())}`"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return f"`{value}`"
+
+
+def test_the_table_gives_each_setting_its_real_default(monkeypatch):
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"PLITKA_{name.upper()}", raising=False)
+    documented = documented_defaults()
+    mismatched = {
+        name: (documented[name.upper()], code_default_as_documented(field.default))
+        for name, field in Settings.model_fields.items()
+        if documented[name.upper()] != code_default_as_documented(field.default)
+    }
+    assert not mismatched, f"(documented, real) defaults differ in {DOCS}: {mismatched}"
