@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         default="auto",
         description="Where diffusion runs: auto picks cuda when present (fp16), else cpu (fp32).",
     )
+    channels_last: bool = Field(
+        default=True,
+        description="On CUDA, keep the UNet, ControlNets and VAE in channels-last memory format.",
+    )
+    torch_compile: bool = Field(
+        default=False,
+        description="torch.compile the UNet and ControlNets when they are built (opt-in; see bench --gpu).",
+    )
     preload: str = Field(
         default="",
         description="Models built at setup: 'base', 'all' or names (comma-separated, see docs). Empty: none.",

@@ -79,6 +79,7 @@ class DiffusionResult:
     retries: list[str] = field(default_factory=list)  # out-of-memory errors recovered from
     peak_allocated: int = 0
     control_source: str | None = None
+    attention: str = ""  # the UNet's attention processor, e.g. AttnProcessor2_0 (PyTorch SDPA)
 
 
 @dataclass
@@ -203,7 +204,9 @@ class DiffusionEngine:
     @property
     def runtime(self) -> loaders.Runtime:
         if self._runtime is None:
-            self._runtime = loaders.pick_runtime(self.settings.device)
+            self._runtime = loaders.pick_runtime(
+                self.settings.device, self.settings.channels_last, self.settings.torch_compile
+            )
         return self._runtime
 
     # --- what this deployment can do -----------------------------------------------------------
@@ -284,7 +287,7 @@ class DiffusionEngine:
                 self._generate_admitted(job)
             finally:
                 self.guard.after_generation()
-        job.result.info = self._describe(plan, job.result.control_source)
+        job.result.info = self._describe(plan, job.result)
         return job.result
 
     def _generate_admitted(self, job: Job) -> None:
@@ -334,6 +337,7 @@ class DiffusionEngine:
                 watch = StepWatch(device, job.cancel)
                 result.image = self._denoise(pipe, plan, job.init, control_image, job.seed, watch)
                 result.peak_allocated = device.peak_allocated()
+            result.attention = loaders.attention_backend(pipe.unet)
             result.generate_seconds += time.perf_counter() - start
         self._calibrate(plan, job.init.size, mode, weights, watch.peak, result.peak_allocated)
 
@@ -357,16 +361,19 @@ class DiffusionEngine:
         """What this plan needs on the device at this size, in this mode (the guard's admission input)."""
         return self.footprint.need(self.guard.estimator, plan.pipeline, plan.controlnet, size, mode)
 
-    def _describe(self, plan: DiffusionPlan, control_source: str | None) -> dict[str, Any]:
+    def _describe(self, plan: DiffusionPlan, result: DiffusionResult) -> dict[str, Any]:
         lora, ti = self.sources["lora"], self.sources["ti"]
         return {
             **{key: value for key, value in asdict(plan).items() if key != "angle"},
             "lora_scale": plan.lora_scale if lora else None,
             "lora": lora.describe() if lora else "not configured",
             "textual_inversion": ti.describe() if ti else "not configured",
-            "control_image": control_source,
+            "control_image": result.control_source,
             "device": self.runtime.device,
             "dtype": str(self.runtime.dtype).removeprefix("torch."),
+            "attention": result.attention,
+            "channels_last": self.runtime.channels_last and self.runtime.device == "cuda",
+            "torch_compile": self.runtime.compile,
         }
 
     def _denoise(

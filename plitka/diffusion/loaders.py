@@ -35,24 +35,44 @@ VAE_TILE_PIXELS = 512
 
 @dataclass(frozen=True)
 class Runtime:
-    """Where the models live: fp16 on CUDA, fp32 on CPU."""
+    """Where the models live and how: fp16 on CUDA, fp32 on CPU; channels-last and torch.compile."""
 
     device: str
     dtype: Any
+    channels_last: bool = False  # applied on CUDA only: it speeds up fp16 convolutions there
+    compile: bool = False
 
     @property
     def variant(self) -> str | None:
         return FP16_VARIANT if self.device == "cuda" else None
 
+    def place(self, module: Any, compiled: bool = False) -> Any:
+        """Move a model to the device in its memory format; `compiled`: also torch.compile it here.
+        Module.compile() compiles in place, so the pipelines that share the module share the result."""
+        import torch
 
-def pick_runtime(setting: str) -> Runtime:
+        module.to(self.device)
+        if self.channels_last and self.device == "cuda":
+            module.to(memory_format=torch.channels_last)
+        if compiled and self.compile:
+            module.compile()
+        return module
+
+
+def pick_runtime(setting: str, channels_last: bool = True, compile: bool = False) -> Runtime:
     import torch
 
     quiet_libraries()
     if setting == "cuda" and not torch.cuda.is_available():
         raise WeightsError("PLITKA_DEVICE", "cuda was asked for but torch sees no CUDA device")
     device = "cuda" if setting == "cuda" or (setting == "auto" and torch.cuda.is_available()) else "cpu"
-    return Runtime(device, torch.float16 if device == "cuda" else torch.float32)
+    dtype = torch.float16 if device == "cuda" else torch.float32
+    return Runtime(device, dtype, channels_last=channels_last, compile=compile)
+
+
+def attention_backend(unet: Any) -> str:
+    """The attention processor(s) the UNet runs, e.g. AttnProcessor2_0 (PyTorch SDPA)."""
+    return ", ".join(sorted({type(processor).__name__ for processor in unet.attn_processors.values()}))
 
 
 def quiet_libraries() -> None:
@@ -146,8 +166,9 @@ def load_base(source: WeightSource, runtime: Runtime, cache_dir: Path | None) ->
         )
         if base.unet.config.get("addition_embed_type") != "text_time":
             raise source.fail("this is not an SDXL model (its UNet has no text_time embedding)")
-        for module in (base.unet, base.text_encoder, base.text_encoder_2):
-            module.to(runtime.device)
+        runtime.place(base.unet, compiled=True)
+        runtime.place(base.text_encoder)
+        runtime.place(base.text_encoder_2)
     return base
 
 
@@ -157,7 +178,7 @@ def load_vae(source: WeightSource, runtime: Runtime, cache_dir: Path | None, sub
     with load_errors(source, "VAE"):
         location = materialize(source, cache_dir)
         vae = _pretrained(AutoencoderKL, location, source, runtime, hub_cache(cache_dir), subfolder=subfolder)
-        return vae.to(runtime.device)
+        return runtime.place(vae)
 
 
 def load_controlnet(source: WeightSource, unet: Any, runtime: Runtime, cache_dir: Path | None) -> Any:
@@ -170,7 +191,7 @@ def load_controlnet(source: WeightSource, unet: Any, runtime: Runtime, cache_dir
         config = ControlNetModel.load_config(location, revision=source.revision, cache_dir=cache)
         check_controlnet_fits(source, config, dict(unet.config))
         controlnet = _pretrained(ControlNetModel, location, source, runtime, cache)
-        return controlnet.to(runtime.device)
+        return runtime.place(controlnet, compiled=True)
 
 
 def check_controlnet_fits(source: WeightSource, controlnet: dict[str, Any], unet: dict[str, Any]) -> None:
