@@ -1,13 +1,8 @@
-"""The governor's figures: the watching thread's CPU cost, one admission check, and the real Cog server
-under load on the tiny models (20 concurrent requests at concurrency 4; N sequential for leaks).
-
-    .venv/bin/python bench/governor.py             # 200 sequential generations
-    .venv/bin/python bench/governor.py --quick     # 40
-"""
+"""The governor: the watching thread's CPU cost, one admission check, and the real Cog server under
+load on the tiny models (a burst of concurrent requests at concurrency 4; sequential ones for leaks)."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import tempfile
@@ -15,8 +10,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from plitka.cog_client import free_port, predict, running_server
-from plitka.diffusion.tiny import write_tiny_weights
+from common import Figure
+
+from plitka.cog_client import predict, running_server
+from plitka.diffusion.tiny import TinyWeights
 from plitka.governor import Ledger, ModelManager
 from plitka.governor.estimate import MemoryNeed
 from plitka.governor.guard import MemoryGuard
@@ -24,6 +21,8 @@ from plitka.settings import Settings
 
 FAST = json.dumps({"overrides": {"resolution": 512, "steps": 1}})
 MIB = 2**20
+TARGET_POLL_SHARE_PERCENT = 0.5
+CONCURRENCY = 4
 
 
 def cpu_seconds_per_call(action, calls: int) -> float:
@@ -33,16 +32,21 @@ def cpu_seconds_per_call(action, calls: int) -> float:
     return (time.process_time() - start) / calls
 
 
-def guard_costs() -> list[tuple[str, str]]:
+def guard_costs() -> list[Figure]:
     guard = MemoryGuard(Settings(), ModelManager())  # this machine's real probe (psutil on CPU)
     poll = cpu_seconds_per_call(guard.poll, 2000)
     need = MemoryNeed("normal", weights=0, denoise=MIB, decode=MIB)
     admit = cpu_seconds_per_call(lambda: guard.admit(lambda mode: need, set(), Ledger()), 2000)
     interval = guard.settings.guard_interval
     return [
-        (f"guard poll ({guard.device.backend})", f"{poll * 1e6:.0f} µs CPU"),
-        (f"watching thread at {interval:g} s", f"{poll / interval * 100:.4f}% of a core (target < 0.5%)"),
-        ("one admission check", f"{admit * 1e6:.0f} µs CPU"),
+        Figure(f"governor: one guard poll ({guard.device.backend})", poll * 1e6, "µs CPU"),
+        Figure(
+            f"governor: watching thread at {interval:g} s, share of a core",
+            poll / interval * 100,
+            "%",
+            TARGET_POLL_SHARE_PERCENT,
+        ),
+        Figure("governor: one admission check", admit * 1e6, "µs CPU"),
     ]
 
 
@@ -53,61 +57,46 @@ def generate(url: str, seed: int, patience: float) -> tuple[float, dict]:
     return time.perf_counter() - start, result
 
 
-def under_load(sequential: int) -> list[tuple[str, str]]:
-    weights = write_tiny_weights(Path(tempfile.mkdtemp(prefix="plitka-tiny-")))
-    metrics_port = free_port()
-    env = {**weights.environment(), "PLITKA_MAX_CONCURRENCY": "4", "PLITKA_METRICS_PORT": str(metrics_port)}
+def under_load(weights: TinyWeights, burst: int, sequential: int) -> list[Figure]:
+    env = {**weights.environment(), "PLITKA_MAX_CONCURRENCY": str(CONCURRENCY)}
     with running_server(Path(tempfile.mkdtemp(prefix="plitka-bench-")), **env) as url:
         generate(url, 0, 5)  # builds the models
         start = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=20) as pool:
-            burst = list(pool.map(lambda seed: generate(url, seed, 300), range(1, 21)))
+        with ThreadPoolExecutor(max_workers=burst) as pool:
+            answered = list(pool.map(lambda seed: generate(url, seed, 300), range(1, burst + 1)))
         burst_s = time.perf_counter() - start
-        rows = concurrency_rows(burst, burst_s)
         runs = [generate(url, seed, 5) for seed in range(sequential)]
-    return rows + leak_rows(runs)
-
-
-def concurrency_rows(burst: list[tuple[float, dict]], wall: float) -> list[tuple[str, str]]:
-    latencies = sorted(seconds for seconds, _ in burst)
-    queued = [result["metrics"]["timing"]["queue_s"] for _, result in burst]
-    return [
-        ("20 concurrent requests, concurrency 4: answered", f"{len(burst)} of 20 in {wall:.1f} s"),
-        ("  409 answers retried by the clients", str(sum(result["busy_answers"] for _, result in burst))),
-        ("  latency median / max", f"{statistics.median(latencies):.2f} s / {latencies[-1]:.2f} s"),
-        ("  wait at the gate median / max", f"{statistics.median(queued):.2f} s / {max(queued):.2f} s"),
-    ]
-
-
-def leak_rows(runs: list[tuple[float, dict]]) -> list[tuple[str, str]]:
     metrics = [result["metrics"] for _, result in runs]
     rss = [m["memory"]["host_rss_bytes"] / MIB for m in metrics]
     window = max(1, len(rss) // 10)
     early, late = statistics.median(rss[window : 2 * window]), statistics.median(rss[-window:])
+    name = f"governor: {burst} concurrent requests at concurrency {CONCURRENCY}"
     return [
-        (
-            f"{len(runs)} sequential generations: median latency",
-            f"{statistics.median(s for s, _ in runs):.2f} s",
+        Figure(f"{name}: answered", len(answered), f"of {burst}", note=f"in {burst_s:.1f} s"),
+        Figure(
+            f"{name}: HTTP 409 answers retried",
+            sum(result["busy_answers"] for _, result in answered),
+            "",
         ),
-        (
-            "  worker RSS early / late (median of a tenth)",
-            f"{early:.1f} / {late:.1f} MiB ({late - early:+.1f})",
+        Figure(
+            f"governor: {sequential} sequential generations, median latency",
+            statistics.median(seconds for seconds, _ in runs),
+            "s",
         ),
-        ("  models in use after each", str(sorted({m["models"]["in_use"] for m in metrics}))),
-        ("  distinct loaded_bytes values", str(len({m["models"]["loaded_bytes"] for m in metrics}))),
-        ("  models built", str(sum(m["models"]["built"] for m in metrics))),
+        Figure(
+            "governor: worker RSS growth, first to last tenth",
+            late - early,
+            "MiB",
+            note=f"{early:.1f} -> {late:.1f} MiB",
+        ),
+        Figure(
+            "governor: model references held after the generations",
+            max(m["models"]["in_use"] for m in metrics),
+            "",
+            0,
+        ),
     ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="40 sequential generations instead of 200")
-    args = parser.parse_args()
-    rows = guard_costs() + under_load(40 if args.quick else 200)
-    width = max(len(name) for name, _ in rows)
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
-
-
-if __name__ == "__main__":
-    main()
+def figures(weights: TinyWeights, quick: bool) -> list[Figure]:
+    return guard_costs() + under_load(weights, 8 if quick else 20, 20 if quick else 200)

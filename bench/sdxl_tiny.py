@@ -1,129 +1,117 @@
-"""engine=sdxl on the tiny random-weight models: cold and warm predictions, builds, overhead.
-
-    .venv/bin/python bench/sdxl_tiny.py            # 5 warm repeats
-    .venv/bin/python bench/sdxl_tiny.py --quick    # 2
-
-In process (TileService) and through the real Cog server (`plitka serve`), side by side, plus a bare
-diffusers call on the very same pipeline, steps and size for the predictor's overhead.
-"""
+"""engine=sdxl in process on the tiny random-weight models: the predictor's overhead against a bare
+diffusers call on the very same pipeline, steps and size; torch.compile (full run only)."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
 import tempfile
-import time
 from pathlib import Path
+from typing import Any
 
-from plitka.cog_client import decode, predict, running_server
+from common import Figure, median_seconds, timed
+
+from plitka.diffusion.control import canny_edges
 from plitka.diffusion.engine import CONTROLNET_SCALE
-from plitka.diffusion.tiny import write_tiny_weights
+from plitka.diffusion.tiny import TinyWeights
 from plitka.layout import build_layout
 from plitka.render import render_tile
 from plitka.request import build_request
-from plitka.service import TileService
+from plitka.service import Generation, TileService
 
-PARAMS = {"overrides": {"resolution": 512}}
 FORM = {"colors": "60% red, 40% white", "quality": "preview", "engine": "sdxl", "seed": 1}
+PARAMS = json.dumps({"overrides": {"resolution": 512}})
+TARGET_OVERHEAD = 1.05
 
 
-def timed(action) -> tuple[float, object]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
+def service_for(weights: TinyWeights, **changes: object) -> TileService:
+    work = Path(tempfile.mkdtemp(prefix="plitka-bench-"))
+    return TileService(weights.settings(work_dir=work, **changes))
 
 
-def in_process(weights, repeats: int) -> list[tuple[str, str]]:
-    service = TileService(weights.settings(work_dir=Path(tempfile.mkdtemp(prefix="plitka-bench-"))))
-    request = build_request(params_json=json.dumps(PARAMS), **FORM)
-
-    def prediction():
-        generation = service.start(request)
-        list(service.generate(generation, service.new_output_folder()))
-        return generation
-
-    cold_s, cold = timed(prediction)
-    warm = [timed(prediction) for _ in range(repeats)]
-    warm_s = statistics.median(seconds for seconds, _ in warm)
-    builds_after_first = sum(len(generation.diffusion.ledger.built) for _, generation in warm)
-    diffusion_s = statistics.median(generation.diffusion.generate_seconds for _, generation in warm)
-    bare_s = bare_diffusers_seconds(service, cold, repeats)
-    service.teardown()
-    return [
-        (
-            "in process: first prediction (builds)",
-            f"{cold_s:.2f} s, {len(cold.diffusion.ledger.built)} models built",
-        ),
-        ("in process: warm prediction", f"{warm_s:.2f} s"),
-        (f"builds over {repeats} warm predictions", str(builds_after_first)),
-        ("diffusion step of a warm prediction", f"{diffusion_s:.3f} s"),
-        ("bare diffusers call, same pipeline/steps/size", f"{bare_s:.3f} s"),
-        ("engine overhead (diffusion step / bare call)", f"{diffusion_s / bare_s:.3f}x"),
-    ]
+def predict(service: TileService) -> Generation:
+    generation = service.start(build_request(params_json=PARAMS, **FORM))
+    list(service.generate(generation, service.new_output_folder()))
+    return generation
 
 
-def bare_diffusers_seconds(service: TileService, generation, repeats: int) -> float:
-    """The same img2img + canny ControlNet call, made directly on the built pipeline."""
+def timed_bare_call(pipe: Any, generation: Generation) -> float:
+    """The same img2img + canny ControlNet call as `generation`'s, made directly on the pipeline."""
     import torch
 
     info = generation.diffusion.info
-    layout = build_layout(generation.request.mix, size=512, seed=1)
-    init = render_tile(layout, 0)
-    from plitka.diffusion.control import canny_edges
-
+    init = render_tile(build_layout(generation.request.mix, size=512, seed=1), 0)
     control = canny_edges(init)
+    seconds, _ = timed(
+        lambda: pipe(
+            prompt=info["prompt"],
+            negative_prompt=info["negative_prompt"],
+            image=init,
+            control_image=control,
+            controlnet_conditioning_scale=CONTROLNET_SCALE,
+            strength=info["strength"],
+            num_inference_steps=info["steps"],
+            guidance_scale=info["guidance"],
+            generator=torch.Generator().manual_seed(1),
+            cross_attention_kwargs={"scale": info["lora_scale"]},
+        )
+    )
+    return seconds
+
+
+def overhead(weights: TinyWeights, repeats: int) -> list[Figure]:
+    service = service_for(weights)
+    reference = predict(service)  # builds the models
+    bare, warm = [], []
     with service.diffusion.manager.acquire("pipeline-canny") as pipe:
-
-        def call():
-            return pipe(
-                prompt=info["prompt"],
-                negative_prompt=info["negative_prompt"],
-                image=init,
-                control_image=control,
-                controlnet_conditioning_scale=CONTROLNET_SCALE,
-                strength=info["strength"],
-                num_inference_steps=info["steps"],
-                guidance_scale=info["guidance"],
-                generator=torch.Generator().manual_seed(1),
-                cross_attention_kwargs={"scale": info["lora_scale"]},
-            )
-
-        call()
-        return statistics.median(timed(call)[0] for _ in range(repeats))
-
-
-def through_server(weights) -> list[tuple[str, str]]:
-    work = Path(tempfile.mkdtemp(prefix="plitka-bench-server-"))
-    start = time.perf_counter()
-    with running_server(work, **weights.environment()) as url:
-        ready_s = time.perf_counter() - start
-        rows = [("server READY after start", f"{ready_s:.2f} s")]
-        for label in ("first", "second"):
-            seconds, result = timed(lambda: predict(url, params_json=json.dumps(PARAMS), **FORM))
-            assert result["status"] == "succeeded", result.get("error")
-            report = json.loads(decode(result["output"][3]))
-            built = result["metrics"]["models"]["built"]
-            rows.append((f"server: {label} prediction over HTTP", f"{seconds:.2f} s, {built} models built"))
-        rows.append(("server: engine in the report", report["engine"]))
-    return rows
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2 warm repeats instead of 5")
-    repeats = 2 if parser.parse_args().quick else 5
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    write_s, weights = timed(lambda: write_tiny_weights(Path(tempfile.mkdtemp(prefix="plitka-tiny-"))))
-    rows = [("write the tiny weight set", f"{write_s:.2f} s")]
-    rows += in_process(weights, repeats)
-    rows += through_server(weights)
-    width = max(len(label) for label, _ in rows)
-    print(f"\n{'figure'.ljust(width)}  value\n{'-' * width}  -----")
-    for label, value in rows:
-        print(f"{label.ljust(width)}  {value}")
+        timed_bare_call(pipe, reference)  # warm-up
+        for _ in range(repeats):  # interleaved: the machine's drift falls on both sides alike
+            bare.append(timed_bare_call(pipe, reference))
+            warm.append(predict(service))
+    service.teardown()
+    bare_s = statistics.median(bare)
+    engine_s = statistics.median(generation.diffusion.generate_seconds for generation in warm)
+    whole_s = statistics.median(generation.timings.seconds["total"] for generation in warm)
+    info = reference.diffusion.info
+    steps = f"{info['steps']} steps x strength {info['strength']}"
+    product = {
+        step: statistics.median(g.timings.seconds[step] for g in warm)
+        for step in ("layout", "preview", "colormap", "measure")
+    }
+    return [
+        Figure(f"tiny sdxl: bare diffusers call, 512 px, {steps}, canny", bare_s, "s"),
+        Figure(
+            "tiny sdxl: the engine's diffusion call / the bare call", engine_s / bare_s, "x", TARGET_OVERHEAD
+        ),
+        Figure(
+            "tiny sdxl: whole warm prediction / the bare call",
+            whole_s / bare_s,
+            "x",
+            TARGET_OVERHEAD,
+            note=(
+                f"{whole_s:.3f} s in all; beside diffusion it renders the init image and the preview, "
+                "draws the colour map, measures the colours and encodes 4 files (median s: "
+                + ", ".join(f"{step} {seconds:.3f}" for step, seconds in product.items())
+                + "), work a bare call does not do"
+            ),
+        ),
+    ]
 
 
-if __name__ == "__main__":
-    main()
+def compiled(weights: TinyWeights) -> list[Figure]:
+    """torch.compile on this CPU: the first generation pays for compiling, later ones run faster."""
+    plain, compiled = service_for(weights), service_for(weights, torch_compile=True)
+    predict(plain)
+    first_s, _ = timed(lambda: predict(compiled))
+    plain_s = median_seconds(lambda: predict(plain).diffusion.generate_seconds, 3)
+    compiled_s = median_seconds(lambda: predict(compiled).diffusion.generate_seconds, 3)
+    plain.teardown()
+    compiled.teardown()
+    return [
+        Figure("tiny sdxl, PLITKA_TORCH_COMPILE: first prediction (compiles)", first_s, "s"),
+        Figure("tiny sdxl, PLITKA_TORCH_COMPILE: warm prediction, compiled / not", compiled_s / plain_s, "x"),
+    ]
+
+
+def figures(weights: TinyWeights, quick: bool) -> list[Figure]:
+    return overhead(weights, 3 if quick else 9) + ([] if quick else compiled(weights))

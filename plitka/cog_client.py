@@ -138,16 +138,27 @@ class WebhookReceiver:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def predict(self, url: str, timeout: float = 300, **inputs: object) -> StreamedPrediction:
+    def predict(
+        self, url: str, timeout: float = 300, patience: float = 2.5, **inputs: object
+    ) -> StreamedPrediction:
         """Start one prediction with `Prefer: respond-async` and follow its output webhooks to the end.
 
-        Webhooks can arrive out of order, so each output's time is the first body that held it."""
+        Times count from the request Cog accepted (a 409 is retried for `patience` seconds, as in
+        predict()). Webhooks can arrive out of order: each output's time is the first body that held it."""
         prediction_id = uuid.uuid4().hex
         body = {"input": inputs, "webhook": self.url, "webhook_events_filter": ["output", "completed"]}
-        start = time.perf_counter()
-        response = requests.put(
-            f"{url}/predictions/{prediction_id}", json=body, headers={"Prefer": "respond-async"}, timeout=30
-        )
+        deadline = time.monotonic() + patience
+        while True:
+            start = time.perf_counter()
+            response = requests.put(
+                f"{url}/predictions/{prediction_id}",
+                json=body,
+                headers={"Prefer": "respond-async"},
+                timeout=30,
+            )
+            if response.status_code != 409 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         response.raise_for_status()
         streamed = StreamedPrediction()
         deadline = time.monotonic() + timeout

@@ -33,9 +33,13 @@ class OutputFolders:
             shutil.rmtree(old, ignore_errors=True)
 
 
+PNG_COMPRESS_LEVEL = 3
+
+
 def save_image(image: Image.Image, path_without_suffix: Path, output_format: str, quality: int) -> Path:
     path = path_without_suffix.with_suffix(f".{output_format}")
-    options = {} if output_format == "png" else {"quality": quality}
+    # zlib level 3 instead of Pillow's 6: on these granule pictures 2-3x faster and no bigger.
+    options = {"compress_level": PNG_COMPRESS_LEVEL} if output_format == "png" else {"quality": quality}
     if output_format == "webp":
         options["method"] = 4
     image.save(path, _PIL_FORMATS[output_format], **options)

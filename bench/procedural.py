@@ -1,0 +1,52 @@
+"""The procedural engine on this CPU: layout, render, preview, measurement, a whole prediction."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from common import Figure, median_seconds
+
+from plitka.analysis import measure_proportions
+from plitka.layout import build_layout
+from plitka.render import render_tile
+from plitka.request import build_request
+from plitka.service import TileService
+from plitka.settings import Settings
+
+MIX = {"BLUE": 10, "DKGREEN": 40, "RED": 40, "YELLOW": 10}
+TARGET_TILE_1024_S = 0.3
+
+
+def figures(quick: bool) -> list[Figure]:
+    repeats = 3 if quick else 9
+    layout = build_layout(MIX, size=1024, seed=1)
+    final = render_tile(layout, angle=45)
+    service = TileService(Settings(work_dir=Path(tempfile.mkdtemp(prefix="plitka-bench-"))))
+    request = build_request("10% blue, 40% dark green, 40% red, 10% yellow", seed=1, angle=45)
+
+    def whole_prediction() -> None:
+        list(service.generate(service.start(request), service.new_output_folder()))
+
+    layout_s = median_seconds(lambda: build_layout(MIX, size=1024, seed=1), repeats)
+    render_s = median_seconds(lambda: render_tile(layout, angle=45), repeats)
+    return [
+        Figure("procedural: layout 1024", layout_s, "s"),
+        Figure("procedural: render 1024 at 45°", render_s, "s"),
+        Figure("procedural: 1024x1024 tile (layout + render)", layout_s + render_s, "s", TARGET_TILE_1024_S),
+        Figure(
+            "procedural: preview 512 from the layout",
+            median_seconds(lambda: render_tile(layout, 45, size=512), repeats),
+            "s",
+        ),
+        Figure(
+            "procedural: measure the colours of a 1024 image",
+            median_seconds(lambda: measure_proportions(final, list(MIX)), repeats),
+            "s",
+        ),
+        Figure(
+            "procedural: whole prediction in process (4 outputs, png)",
+            median_seconds(whole_prediction, repeats),
+            "s",
+        ),
+    ]
