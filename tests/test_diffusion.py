@@ -242,6 +242,11 @@ def test_preload_builds_at_start_and_unknown_names_stop_start_up(tiny_weights, t
         DiffusionEngine(settings_for(tiny_weights, tmp_path, preload="unet"))
 
 
+def test_preload_all_builds_the_controlnets_the_offered_angles_use():
+    engine = DiffusionEngine(Settings())
+    assert engine._preload_names("all") == ["pipeline", "pipeline-canny", "pipeline-lineart"]
+
+
 def test_engine_choice(tiny_weights, tmp_path):
     configured = TileService(settings_for(tiny_weights, tmp_path))
     assert configured.choose_engine("auto")[0] == "sdxl"

@@ -1,6 +1,6 @@
 """Run every ```bash block of README.md and docs/*.md as written, one bash session per file.
 
-    .venv/bin/python tools/check_docs.py                 # all files
+    .venv/bin/python tools/check_docs.py                 # README.md and docs/*.md
     .venv/bin/python tools/check_docs.py docs/api.md     # some
 
 Blocks run in order from the repository root with .venv/bin first on PATH and HF_HUB_OFFLINE=1, so

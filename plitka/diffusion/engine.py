@@ -24,7 +24,7 @@ from plitka.governor.gate import Cancelled
 from plitka.governor.guard import Admission, MemoryGuard, OutOfMemory
 from plitka.layout import GranuleLayout
 from plitka.presets import QUALITY_PRESETS
-from plitka.request import RequestError, TileRequest
+from plitka.request import ANGLES, RequestError, TileRequest
 from plitka.settings import Settings, SettingsError
 
 log = logging.getLogger("plitka.diffusion")
@@ -178,8 +178,9 @@ class DiffusionEngine:
         names = [name.strip() for name in text.split(",") if name.strip()]
         if names == ["base"]:
             return ["pipeline"]
-        if names == ["all"]:
-            return ["pipeline", *(f"pipeline-{kind}" for kind in CONTROL_TYPES)]
+        if names == ["all"]:  # the ControlNets the offered angles use (no offered angle needs soft edge)
+            used = {control_type_for(angle) for angle in ANGLES}
+            return ["pipeline", *(f"pipeline-{kind}" for kind in CONTROL_TYPES if kind in used)]
         unknown = [name for name in names if name not in self.manager.declared()]
         if unknown:
             raise SettingsError(
