@@ -10,6 +10,8 @@ from pathlib import Path
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE
 from plitka.diffusion.sources import WeightsError
+from plitka.governor.gate import BusyError
+from plitka.governor.guard import MemoryShortError
 from plitka.palette import PALETTE
 from plitka.request import (
     ANGLES,
@@ -34,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     except (RequestError, SettingsError, WeightsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except (MemoryShortError, BusyError) as error:  # the request was fine; this machine could not run it
+        print(f"error: {error}", file=sys.stderr)
+        return 1
 
 
 def _parser() -> argparse.ArgumentParser:

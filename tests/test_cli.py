@@ -46,3 +46,21 @@ def test_eval_measure_json_on_the_reference_tiles(reference_tiles, capsys):
 
 def test_eval_measure_default_folder_is_beside_the_checkout():
     assert DEFAULT_REFERENCE.parts[-2:] == ("shared", "reference-tiles")
+
+
+def test_a_generation_this_machine_cannot_fit_exits_1_with_one_line(tmp_path, capsys, monkeypatch):
+    from plitka.governor.guard import MemoryShortError
+    from plitka.service import TileService
+
+    message = "not enough cuda memory for this generation: it needs 9.0 GiB"
+
+    def short_of_memory(*args, **kwargs):
+        raise MemoryShortError(message, 9, 4)
+        yield
+
+    monkeypatch.setattr(TileService, "generate", short_of_memory)
+    assert main(["generate", "100% red", "--out", str(tmp_path)]) == 1
+    assert (
+        capsys.readouterr().err.strip()
+        == "error: not enough cuda memory for this generation: it needs 9.0 GiB"
+    )
