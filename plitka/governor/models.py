@@ -170,10 +170,12 @@ class ModelManager:
             for required in spec.requires:
                 held[required] = self._take(required, ledger)
             model = spec.build(held)
-        except BaseException:
+        except BaseException as error:
             for required in held:
                 self._release(required)
-            self._count(spec.name, "build_failed", logging.WARNING)
+            self._count(
+                spec.name, "build_failed", logging.WARNING, f"({type(error).__name__}: {error})"[:300]
+            )
             raise
         finally:
             self._building.ledger = outer
@@ -357,4 +359,4 @@ class ModelManager:
 
     def _count(self, name: str, event: str, level: int = logging.DEBUG, detail: str = "") -> None:
         self.events[event] += 1
-        log.log(level, "model %s %s %s", name, event, detail)
+        log.log(level, "model %s %s%s", name, event, f" {detail}" if detail else "")
