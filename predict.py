@@ -148,10 +148,16 @@ def concurrent_run(
     blocking work runs in threads; the device's gate (plitka.governor) still lets one generation at a
     time onto it."""
     signature = inspect.signature(run)
+    # coglet passes an async run only the inputs the request gave; the rest take the form's defaults.
+    defaults = {
+        name: getattr(parameter.default, "default", parameter.default)
+        for name, parameter in signature.parameters.items()
+        if parameter.default is not inspect.Parameter.empty
+    }
 
     @functools.wraps(run)
     async def run_concurrently(self: Predictor, *args: Any, **kwargs: Any) -> AsyncIterator[Path]:
-        inputs = signature.bind(self, *args, **kwargs).arguments
+        inputs = {**defaults, **signature.bind(self, *args, **kwargs).arguments}
         inputs.pop("self")
         cancel = threading.Event()
         outputs = self.stream(inputs, cancel)

@@ -176,3 +176,15 @@ def test_sigterm_unloads_the_models_and_stops_the_guard(tiny_weights, tmp_path):
     for model in ("pipeline", "base", "vae"):
         assert f"model {model} evicted (teardown)" in log
     assert "memory guard stopped" in log
+
+
+def test_the_concurrent_run_fills_in_the_inputs_a_request_leaves_out(server):
+    """coglet hands an async run only the inputs given; the form's defaults must fill in the rest."""
+    url, _ = server
+    bad = predict(url, colors="60% redd, 40% white")
+    assert bad["status"] == "failed"
+    assert bad["error"].endswith("colors: unknown colour 'redd'; did you mean RED (red), GRAY (gray)?")
+    good = predict(url, colors="100% white", seed=3)
+    assert good["status"] == "succeeded", good.get("error")
+    report = json.loads(decode(good["output"][3]))
+    assert (report["angle"], report["quality"], report["engine_requested"]) == (0, "standard", "auto")
