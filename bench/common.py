@@ -39,6 +39,8 @@ class Figure:
             return f"{number:.3f} {self.unit}" if number < 10 else f"{number:.1f} {self.unit}"
         if self.unit == "%":
             return f"{number:.4f} %"
+        if float(number).is_integer():
+            return f"{int(number)} {self.unit}".strip()
         return f"{number:.3g} {self.unit}".strip()
 
 

@@ -78,8 +78,8 @@ def test_the_report_names_sdpa_attention_and_compile_is_off_by_default(engine):
 
 
 def test_torch_compile_setting_compiles_the_unet_and_controlnets_in_place(tiny_weights, tmp_path):
-    """Compilation itself happens at the first call (83 s for the tiny models on this CPU, then 4x
-    faster steps: bench/run.py measures it), so this only checks what the setting does at build."""
+    """Compilation itself happens at the first call (about 43 s for the tiny models on a 2-core CPU:
+    bench/run.py measures it), so this only checks what the setting does at build."""
     engine = DiffusionEngine(settings_for(tiny_weights, tmp_path, torch_compile=True))
     try:
         with engine.manager.acquire("pipeline-canny") as pipe:
