@@ -95,8 +95,16 @@ class Predictor(BaseRunner):
         ),
     ) -> Iterator[Path]:
         """Preview, final image, colour map and report.json, each yielded as soon as it is written."""
-        inputs = dict(colors=colors, params_json=params_json, angle=angle, quality=quality, seed=seed)
-        yield from self.stream(dict(inputs, output_format=output_format, engine=engine), threading.Event())
+        inputs = {
+            "colors": colors,
+            "params_json": params_json,
+            "angle": angle,
+            "quality": quality,
+            "seed": seed,
+            "output_format": output_format,
+            "engine": engine,
+        }
+        yield from self.stream(inputs, threading.Event())
 
     def stream(self, inputs: dict[str, Any], cancel: threading.Event) -> Iterator[Path]:
         """One prediction's outputs; setting `cancel` stops its generation at the next denoising step
