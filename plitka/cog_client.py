@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -70,19 +70,32 @@ def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeou
     raise RuntimeError(f"server not READY after {timeout}s:\n{log_path.read_text()}")
 
 
-def predict(url: str, patience: float = 2.5, **inputs: object) -> dict:
-    """POST one prediction. 409 means every slot is busy (coglet also frees a slot a moment after
-    answering): retried for `patience` seconds; the dict counts them in "busy_answers"."""
+def send_until_accepted(
+    send: Callable[[], requests.Response], patience: float
+) -> tuple[requests.Response, int, float]:
+    """Send a prediction request, again while Cog answers 409 (every slot busy; coglet also frees a
+    slot a moment after answering), for up to `patience` seconds. Returns the last answer, how many
+    409s came before it, and the perf_counter() at which it was sent."""
     deadline = time.monotonic() + patience
     busy = 0
     while True:
-        response = requests.post(f"{url}/predictions", json={"input": inputs}, timeout=300)
-        if response.status_code != 409:
-            return {"http_status": response.status_code, "busy_answers": busy, **response.json()}
+        sent = time.perf_counter()
+        response = send()
+        if response.status_code != 409 or time.monotonic() > deadline:
+            return response, busy, sent
         busy += 1
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"server stayed at capacity for {patience} s: {response.text}")
         time.sleep(0.05)
+
+
+def predict(url: str, patience: float = 2.5, **inputs: object) -> dict:
+    """POST one prediction and wait for it; 409s are retried for `patience` seconds and counted in
+    the dict's "busy_answers"."""
+    response, busy, _ = send_until_accepted(
+        lambda: requests.post(f"{url}/predictions", json={"input": inputs}, timeout=300), patience
+    )
+    if response.status_code == 409:
+        raise RuntimeError(f"server stayed at capacity for {patience} s: {response.text}")
+    return {"http_status": response.status_code, "busy_answers": busy, **response.json()}
 
 
 def decode(data_uri: str) -> bytes:
@@ -143,22 +156,19 @@ class WebhookReceiver:
     ) -> StreamedPrediction:
         """Start one prediction with `Prefer: respond-async` and follow its output webhooks to the end.
 
-        Times count from the request Cog accepted (a 409 is retried for `patience` seconds, as in
-        predict()). Webhooks can arrive out of order: each output's time is the first body that held it."""
+        Times count from the request Cog accepted (409s are retried for `patience` seconds). Webhooks
+        can arrive out of order: each output's time is the first body that held it."""
         prediction_id = uuid.uuid4().hex
         body = {"input": inputs, "webhook": self.url, "webhook_events_filter": ["output", "completed"]}
-        deadline = time.monotonic() + patience
-        while True:
-            start = time.perf_counter()
-            response = requests.put(
+        response, _, start = send_until_accepted(
+            lambda: requests.put(
                 f"{url}/predictions/{prediction_id}",
                 json=body,
                 headers={"Prefer": "respond-async"},
                 timeout=30,
-            )
-            if response.status_code != 409 or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
+            ),
+            patience,
+        )
         response.raise_for_status()
         streamed = StreamedPrediction()
         deadline = time.monotonic() + timeout
