@@ -7,7 +7,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -77,3 +77,36 @@ def print_table(figures: list[Figure], title: str) -> None:
     for figure in figures:
         if figure.note:
             print(f"- {figure.name}: {figure.note}")
+
+
+def bare_diffusers_call(pipe: Any, generation: Any, size: int, device: str = "cpu") -> Callable[[], None]:
+    """`generation`'s img2img + canny ControlNet call, to be made directly on `pipe`: the baseline the
+    product's overhead is measured against (no guard, gate, ModelManager or report)."""
+    import torch
+
+    from plitka.diffusion.control import canny_edges
+    from plitka.diffusion.engine import CONTROLNET_SCALE
+    from plitka.layout import build_layout
+    from plitka.render import render_tile
+
+    info = generation.diffusion.info
+    init = render_tile(build_layout(generation.request.mix, size=size, seed=1), 0)
+    control = canny_edges(init)
+
+    def call() -> None:
+        pipe(
+            prompt=info["prompt"],
+            negative_prompt=info["negative_prompt"],
+            image=init,
+            control_image=control,
+            controlnet_conditioning_scale=CONTROLNET_SCALE,
+            strength=info["strength"],
+            num_inference_steps=info["steps"],
+            guidance_scale=info["guidance"],
+            generator=torch.Generator(device).manual_seed(1),
+            cross_attention_kwargs={"scale": info["lora_scale"]},
+        )
+        if device == "cuda":
+            torch.cuda.synchronize()  # the GPU's work, not just its launch
+
+    return call

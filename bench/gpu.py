@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from common import Figure, timed
+from common import Figure, bare_diffusers_call, timed
 
 HERE = Path(__file__).resolve().parent
 GIB = 1024**3
@@ -208,35 +208,9 @@ def _median(samples: list[dict[str, Any]], key: str) -> Any:
 
 def _bare_seconds(service: Any, size: int, steps: int, repeats: int) -> float:
     """The standard preset's ControlNet call made directly on the same pipeline (no guard, no report)."""
-    import torch
-
     reference = _predict(service, size, steps, True, False)
-    info = reference.diffusion.info
-    from plitka.diffusion.control import canny_edges
-    from plitka.diffusion.engine import CONTROLNET_SCALE
-    from plitka.layout import build_layout
-    from plitka.render import render_tile
-
-    init = render_tile(build_layout(reference.request.mix, size=size, seed=1), 0)
-    control = canny_edges(init)
     with service.diffusion.manager.acquire(reference.plan.pipeline) as pipe:
-
-        def call() -> None:
-            pipe(
-                prompt=info["prompt"],
-                negative_prompt=info["negative_prompt"],
-                image=init,
-                control_image=control,
-                controlnet_conditioning_scale=CONTROLNET_SCALE,
-                strength=info["strength"],
-                num_inference_steps=info["steps"],
-                guidance_scale=info["guidance"],
-                generator=torch.Generator(service.diffusion.runtime.device).manual_seed(1),
-                cross_attention_kwargs={"scale": info["lora_scale"]},
-            )
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-
+        call = bare_diffusers_call(pipe, reference, size, service.diffusion.runtime.device)
         call()
         return statistics.median(timed(call)[0] for _ in range(repeats))
 

@@ -8,15 +8,10 @@ import os
 import statistics
 import tempfile
 from pathlib import Path
-from typing import Any
 
-from common import Figure, median_seconds, timed
+from common import Figure, bare_diffusers_call, median_seconds, timed
 
-from plitka.diffusion.control import canny_edges
-from plitka.diffusion.engine import CONTROLNET_SCALE
 from plitka.diffusion.tiny import TinyWeights
-from plitka.layout import build_layout
-from plitka.render import render_tile
 from plitka.request import build_request
 from plitka.service import Generation, TileService
 
@@ -36,38 +31,15 @@ def predict(service: TileService) -> Generation:
     return generation
 
 
-def timed_bare_call(pipe: Any, generation: Generation) -> float:
-    """The same img2img + canny ControlNet call as `generation`'s, made directly on the pipeline."""
-    import torch
-
-    info = generation.diffusion.info
-    init = render_tile(build_layout(generation.request.mix, size=512, seed=1), 0)
-    control = canny_edges(init)
-    seconds, _ = timed(
-        lambda: pipe(
-            prompt=info["prompt"],
-            negative_prompt=info["negative_prompt"],
-            image=init,
-            control_image=control,
-            controlnet_conditioning_scale=CONTROLNET_SCALE,
-            strength=info["strength"],
-            num_inference_steps=info["steps"],
-            guidance_scale=info["guidance"],
-            generator=torch.Generator().manual_seed(1),
-            cross_attention_kwargs={"scale": info["lora_scale"]},
-        )
-    )
-    return seconds
-
-
 def overhead(weights: TinyWeights, repeats: int) -> list[Figure]:
     service = service_for(weights)
     reference = predict(service)  # builds the models
     bare, warm = [], []
     with service.diffusion.manager.acquire("pipeline-canny") as pipe:
-        timed_bare_call(pipe, reference)  # warm-up
+        call = bare_diffusers_call(pipe, reference, size=512)
+        call()  # warm-up
         for _ in range(repeats):  # interleaved: the machine's drift falls on both sides alike
-            bare.append(timed_bare_call(pipe, reference))
+            bare.append(timed(call)[0])
             warm.append(predict(service))
     service.teardown()
     bare_s = statistics.median(bare)
