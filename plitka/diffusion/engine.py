@@ -373,7 +373,7 @@ class DiffusionEngine:
             "device": self.runtime.device,
             "dtype": str(self.runtime.dtype).removeprefix("torch."),
             "attention": result.attention,
-            "channels_last": self.runtime.channels_last and self.runtime.device == "cuda",
+            "channels_last": self.runtime.uses_channels_last,
             "torch_compile": self.runtime.compile,
         }
 

@@ -46,13 +46,17 @@ class Runtime:
     def variant(self) -> str | None:
         return FP16_VARIANT if self.device == "cuda" else None
 
+    @property
+    def uses_channels_last(self) -> bool:
+        return self.channels_last and self.device == "cuda"
+
     def place(self, module: Any, compiled: bool = False) -> Any:
         """Move a model to the device in its memory format; `compiled`: also torch.compile it here.
         Module.compile() compiles in place, so the pipelines that share the module share the result."""
         import torch
 
         module.to(self.device)
-        if self.channels_last and self.device == "cuda":
+        if self.uses_channels_last:
             module.to(memory_format=torch.channels_last)
         if compiled and self.compile:
             module.compile()
