@@ -2,7 +2,9 @@ import json
 
 import pytest
 
-from plitka.request import RequestError, build_request, parse_color_text
+from plitka.layout import build_layout
+from plitka.limits import MAX_COLORS_TEXT, MAX_JSON_DEPTH, MAX_PARAMS_JSON, quote
+from plitka.request import MIN_SHARE, RequestError, build_request, parse_color_text
 
 
 @pytest.mark.parametrize(
@@ -125,3 +127,150 @@ def test_params_json_fills_fields_left_at_their_defaults():
 
 def test_describe_mix_in_words():
     assert build_request("40% белый, 60% красный").describe_mix() == "40% white, 60% red"
+
+
+# --- hostile input: bounded, finite, short errors (issue 11) ---------------------------------------
+
+
+def field_and_message(**kwargs):
+    with pytest.raises(RequestError) as caught:
+        build_request(**kwargs)
+    return caught.value.field, str(caught.value)
+
+
+@pytest.mark.parametrize("size", [MAX_COLORS_TEXT + 1, 1_000_000, 10_000_000])
+def test_colour_text_over_the_limit_is_refused_without_being_read(size):
+    field, message = field_and_message(colors="\x7f" * (size - 2) + "zz")
+    assert field == "colors"
+    assert f"at most {MAX_COLORS_TEXT} characters, got {size}" in message
+    assert len(message) < 100
+
+
+def test_params_json_over_the_limit_is_refused():
+    field, message = field_and_message(params_json=" " * MAX_PARAMS_JSON + "{}")
+    assert field == "params_json"
+    assert f"at most {MAX_PARAMS_JSON} characters, got {MAX_PARAMS_JSON + 2}" in message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x7f" * 900 + "zz",
+        "a" * 1000,
+        "x" + " " * 998 + "x",
+        "красный" * 140,
+        "60% " + "ы" * 900 + ", 40% white",
+    ],
+)
+def test_unknown_colour_errors_quote_at_most_80_characters_escaped(text):
+    field, message = field_and_message(colors=text)
+    assert field == "colors"
+    assert len(message) < 200
+    assert "\x7f" not in message  # escaped, not raw
+
+
+def test_error_quotes_are_escaped_and_cut_with_the_length():
+    assert quote("\x7f" * 2_000_000 + "zz") == "'" + "\\x7f" * 20 + "'… (2000002 characters)"
+    assert quote("redd") == "'redd'"
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("1e309% red", "plain numbers (60% or 0.6), not '1e309'"),
+        ("1E2 red", "plain numbers"),
+        ("1/2 red, 1/2 white", "not fractions like 1/…"),
+        ("../../etc/passwd", "unknown colour '../../etc/passwd'"),
+        ("https://example.com/red.png", "unknown colour"),
+        ("9" * 400 + "% red", "a share is at most 100%, got '999"),
+        ("150% red", "a share is at most 100%, got 150"),
+    ],
+)
+def test_misleading_wordings_say_what_is_wrong(text, fragment):
+    field, message = field_and_message(colors=text)
+    assert field == "colors"
+    assert fragment in message
+
+
+@pytest.mark.parametrize(
+    "text", ["99.9999% red, 0.0001% white", "99.95% red, 0.05% white", "99.99 red 0.01 white"]
+)
+def test_a_share_below_the_smallest_the_layout_honours_is_refused(text):
+    field, message = field_and_message(colors=text)
+    assert field == "colors"
+    assert f"the smallest share the tile can show is {MIN_SHARE:g}%" in message
+    assert "WHITE has" in message
+
+
+@pytest.mark.parametrize("size", [512, 1024])
+def test_the_smallest_share_itself_is_accepted_and_laid_out(size):
+    mix = parse_color_text(f"{100 - MIN_SHARE:g}% red, {MIN_SHARE:g}% white")
+    assert mix == {"RED": 100 - MIN_SHARE, "WHITE": MIN_SHARE}
+    for seed in range(3):
+        layout = build_layout(mix, size=size, seed=seed)
+        assert layout.area_shares()["WHITE"] == pytest.approx(MIN_SHARE, abs=MIN_SHARE / 4)
+        assert (layout.granule_color == 1).sum() >= 2  # crumbs, not a stray pixel
+
+
+@pytest.mark.parametrize(
+    ("params", "field", "fragment"),
+    [
+        ('{"colors": [{"name": "red", "proportion": NaN}]}', "params_json", "NaN is not a number"),
+        ('{"colors": [{"name": "red", "proportion": Infinity}]}', "params_json", "Infinity is not a number"),
+        ('{"colors": [{"name": "red", "proportion": -Infinity}]}', "params_json", "-Infinity is not"),
+        ('{"colors": [{"name": "red", "proportion": 1e999}]}', "params_json", "give a finite number"),
+        (
+            '{"colors": [{"name": "red", "proportion": 100}, {"name": "white", "proportion": 1e-320}]}',
+            "params_json.colors",
+            "the smallest share",
+        ),
+        ('{"colors": [{"name": "red", "proportion": 250}]}', "params_json.colors[0].proportion", "0 to 100"),
+        ('{"colors": [{"name": null, "proportion": 100}]}', "params_json.colors[0].name", "got null"),
+        ('{"colors": [{"name": ["red"], "proportion": 100}]}', "params_json.colors[0].name", "got a list"),
+        (
+            '{"colors": [{"name": "red", "proportion": 100}], "seed": ' + "9" * 3000 + "}",
+            "params_json",
+            "too long",
+        ),
+        ("[" * 100_000 + "]" * 100_000, "params_json", "characters"),
+        ("[" * 1000 + "]" * 1000, "params_json", f"nested 1000 levels deep; at most {MAX_JSON_DEPTH}"),
+        ('{"colors": [{"name": "red", "proportion": 100}], "angle": 45.0}', "angle", "45.0 is not offered"),
+        ('{"colors": [{"name": "red", "proportion": 100}], "angle": true}', "angle", "true is not offered"),
+        ('{"colors": [{"name": "red", "proportion": 100}], "seed": 7.0}', "seed", "got 7.0"),
+        ('{"colors": [{"name": "red", "proportion": 100}], "seed": 2147483648}', "seed", "got 2147483648"),
+        (
+            '{"colors": [{"name": "red", "proportion": 1}], "overrides": {"steps": 20.0}}',
+            "params_json.overrides.steps",
+            "int",
+        ),
+    ],
+)
+def test_params_json_numbers_are_finite_bounded_and_of_the_right_type(params, field, fragment):
+    got_field, message = field_and_message(params_json=params)
+    assert got_field == field
+    assert fragment in message
+    assert len(message) < 300
+
+
+def test_nested_json_is_refused_before_json_recurses():
+    # json.loads itself would raise RecursionError at this depth
+    field, _message = field_and_message(params_json="[" * 1900 + "]" * 1900)
+    assert field == "params_json"
+
+
+@pytest.mark.parametrize("key", ["prompt", "negative_prompt"])
+def test_prompt_overrides_are_refused_unless_the_operator_allows_them(key):
+    params = legacy([("red", 1)], overrides={key: "a photo of a cat"})
+    field, message = field_and_message(params_json=params)
+    assert field == f"params_json.overrides.{key}"
+    assert "PLITKA_PROMPT_OVERRIDES" in message
+    allowed = build_request(params_json=params, prompt_max_length=100)
+    assert getattr(allowed.overrides, key) == "a photo of a cat"
+    with pytest.raises(RequestError, match=rf"overrides.{key}: at most 10 characters, got 16"):
+        build_request(params_json=params, prompt_max_length=10)
+
+
+def test_form_values_of_the_wrong_type_are_refused():
+    assert field_and_message(colors="red", angle=45.0)[0] == "angle"
+    assert field_and_message(colors="red", seed=True)[0] == "seed"
+    assert field_and_message(colors=["red"])[0] == "colors"
