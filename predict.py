@@ -24,10 +24,13 @@ from cog import BaseRunner, CancelationException, Input, Path, concurrent
 from plitka.governor.exporter import Telemetry
 from plitka.governor.gate import Cancelled
 from plitka.governor.shutdown import teardown_on_exit
+from plitka.limits import MAX_COLORS_TEXT, MAX_PARAMS_JSON, quote
 from plitka.presets import QUALITY_PRESETS
-from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, build_request
+from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
 from plitka.service import Generation, TileService
 from plitka.settings import SettingsError, configure_logging, get_settings
+
+MAX_ERROR_LENGTH = 300  # characters of a failed prediction's error; coglet also logs it whole
 
 
 def declared_concurrency() -> int:
@@ -51,6 +54,14 @@ class Predictor(BaseRunner):
         self.process = psutil.Process()
         teardown_on_exit(self._teardown)
 
+    def healthcheck(self) -> bool:
+        """coglet reports UNHEALTHY while this is False; Replicate then replaces the instance and
+        `plitka serve` restarts coglet (docs/deploy.md#when-the-server-breaks)."""
+        problem = self.service.health_problem()
+        if problem:
+            print(f"healthcheck: {problem}", file=sys.stderr)
+        return not problem
+
     def _teardown(self) -> None:
         self.telemetry.stop()
         self.service.teardown()
@@ -59,6 +70,7 @@ class Predictor(BaseRunner):
         self,
         colors: Optional[str] = Input(  # noqa: UP045 -- Cog's schema reads Optional[...] as a nullable input
             default=None,
+            max_length=MAX_COLORS_TEXT,
             description=(
                 "The colour mix, 1-4 palette colours with shares summing to 100%: "
                 "'60% red, 40% white', 'красный 70, белый 30' or '0.6 red 0.4 white'."
@@ -66,6 +78,7 @@ class Predictor(BaseRunner):
         ),
         params_json: Optional[str] = Input(  # noqa: UP045
             default=None,
+            max_length=MAX_PARAMS_JSON,
             description=(
                 'Legacy v4 API: {"colors": [{"name": "red", "proportion": 60}, ...], "angle": 0, '
                 '"quality": "standard", "seed": 42, "overrides": {...}}. Beside colors, give only '
@@ -112,7 +125,7 @@ class Predictor(BaseRunner):
         generation: Generation | None = None
         status = "failed"
         try:
-            request = build_request(**inputs)
+            request = build_request(**inputs, prompt_max_length=self.service.settings.prompt_limit())
             generation = self.service.start(request, cancel)  # may probe weight sources
             for output in self.service.generate(generation, self.service.new_output_folder()):
                 yield Path(output.path)
@@ -120,6 +133,13 @@ class Predictor(BaseRunner):
             self._record_metrics(generation)
         except (CancelationException, Cancelled):
             status = "canceled"
+            raise
+        except RequestError:
+            raise  # already one short line naming the field
+        except Exception as error:
+            self.service.note_failure(error)
+            if len(str(error)) > MAX_ERROR_LENGTH:  # coglet cannot pass a reply over its frame size
+                raise RuntimeError(f"{type(error).__name__}: {quote(str(error), 200)}") from None
             raise
         finally:
             self.telemetry.observe(

@@ -147,9 +147,28 @@ class Settings(BaseSettings):
     queue_timeout: float = Field(
         default=300.0, gt=0.0, description="Seconds a prediction waits for the device before failing busy."
     )
+    prompt_overrides: bool = Field(
+        default=False,
+        description=(
+            "Honour params_json overrides.prompt / negative_prompt. Off: any caller of a public model"
+            " could write the prompt, so they are refused."
+        ),
+    )
+    prompt_max_length: int = Field(
+        default=500, ge=1, le=2000, description="Characters a prompt override may have, where allowed."
+    )
+    stuck_seconds: float = Field(
+        default=900.0,
+        ge=0.0,
+        description="plitka serve restarts coglet after it is BUSY this long (a stuck prediction; 0: never).",
+    )
     metrics_port: int = Field(
         default=0, ge=0, le=65535, description="Port of the Prometheus exposition (0: none)."
     )
+
+    def prompt_limit(self) -> int:
+        """Characters a prompt override may have; 0 where they are refused."""
+        return self.prompt_max_length if self.prompt_overrides else 0
 
     @model_validator(mode="after")
     def _soft_below_hard(self) -> Settings:
