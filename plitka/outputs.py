@@ -1,4 +1,7 @@
-"""Where a prediction's files go: one folder each under the work dir, the oldest pruned."""
+"""Where a prediction's files go: one folder each under the work dir, the oldest pruned.
+
+Only folders this service made are pruned: each holds MARKER, and nothing else in the work dir
+(files of the operator, folders another program or coglet made there) is touched."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from datetime import datetime
 from pathlib import Path
 
 from PIL import Image
+
+MARKER = ".plitka-output"  # written into every folder new_folder() makes; pruning needs it
 
 # Pillow's format names and the options that keep the picture faithful.
 _PIL_FORMATS = {"png": "PNG", "webp": "WEBP", "jpg": "JPEG"}
@@ -24,13 +29,30 @@ class OutputFolders:
         # Names sort in creation order (microseconds), which is what pruning goes by.
         folder = self.root / f"{datetime.now():%Y%m%d-%H%M%S-%f}-{uuid.uuid4().hex[:6]}"
         folder.mkdir()
+        (folder / MARKER).write_bytes(b"")
         self._prune()
         return folder
 
     def _prune(self) -> None:
-        folders = sorted(path for path in self.root.iterdir() if path.is_dir())
+        folders = sorted(path for path in self.root.iterdir() if self.is_ours(path))
         for old in folders[: max(0, len(folders) - self.keep)]:
             shutil.rmtree(old, ignore_errors=True)
+
+    @staticmethod
+    def is_ours(path: Path) -> bool:
+        """A folder new_folder() made: a real folder (not a link to one elsewhere) with the marker."""
+        return path.is_dir() and not path.is_symlink() and (path / MARKER).is_file()
+
+    def writable(self) -> str:
+        """Why no output folder can be made here, or '' where one can."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / f".probe-{uuid.uuid4().hex}"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            return f"work dir {self.root} is not writable ({error.strerror or error})"
+        return ""
 
 
 PNG_COMPRESS_LEVEL = 3

@@ -33,7 +33,14 @@ from plitka.settings import Settings, get_settings
 log = logging.getLogger("plitka")
 
 OutputKind = Literal["preview", "final", "colormap", "report"]
-SUB_STEPS = ("queue", "load", "diffusion")  # parts of the "final" step, not added to the total again
+SUB_STEPS = ("queue", "load", "diffusion")
+# CUDA errors after which the process's CUDA context is unusable; only a new process recovers.
+FATAL_DEVICE_ERRORS = (
+    "CUDA error",
+    "illegal memory access",
+    "device-side assert",
+    "CUBLAS_STATUS_EXECUTION_FAILED",
+)  # parts of the "final" step, not added to the total again
 
 
 @dataclass(frozen=True)
@@ -78,6 +85,7 @@ class TileService:
         self.diffusion = diffusion or DiffusionEngine(self.settings)  # declares models, loads nothing
         self._cpu_engine: DiffusionEngine | None = None  # PLITKA_CPU_FALLBACK, built on first use
         self._cpu_engine_lock = threading.Lock()
+        self.broken = ""  # why this process can no longer serve (a fatal device error), else ""
 
     def setup(self) -> None:
         """Start-up work: cap and watch memory, build what PLITKA_PRELOAD names, unload idle models."""
@@ -87,6 +95,23 @@ class TileService:
         self.diffusion.teardown()
         if self._cpu_engine:
             self._cpu_engine.teardown()
+
+    def health_problem(self) -> str:
+        """Why this service cannot serve the next prediction, or '' (Predictor.healthcheck)."""
+        if self.broken:
+            return self.broken
+        if problem := self.folders.writable():
+            return problem
+        if not self.diffusion.guard.watching():
+            return "the memory guard's watching thread has stopped"
+        return ""
+
+    def note_failure(self, error: BaseException) -> None:
+        """Remember an error after which this process cannot be trusted with the device again."""
+        text = str(error)[:500]
+        if any(mark in text for mark in FATAL_DEVICE_ERRORS):
+            self.broken = f"fatal device error in an earlier prediction: {text[:200]}"
+            log.error("this worker cannot serve any more: %s", self.broken)
 
     def new_output_folder(self) -> Path:
         return self.folders.new_folder()

@@ -149,6 +149,10 @@ class MemoryGuard:
         self.device = device
         self._apply_cap()
 
+    def watching(self) -> bool:
+        """True unless the watching thread was started and has died."""
+        return self._thread is None or self._thread.is_alive()
+
     def stop(self) -> None:
         if self._thread:
             self._stop.set()
