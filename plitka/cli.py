@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -26,6 +27,7 @@ from plitka.request import (
 from plitka.settings import SettingsError, configure_logging, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger("plitka.serve")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -95,6 +97,7 @@ def _generate(args: argparse.Namespace) -> int:
     request = build_request(
         args.colors,
         args.params_json,
+        prompt_max_length=get_settings().prompt_limit(),
         angle=args.angle,
         quality=args.quality,
         seed=args.seed,
@@ -139,19 +142,31 @@ def _codes_from_text(text: str) -> list[str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from plitka.supervisor import Supervisor, SupervisorTimes
+
     if not (ROOT / "predict.py").exists():
         raise SystemExit(f"plitka serve runs from a checkout: {ROOT / 'predict.py'} is missing")
+    settings = get_settings()
     env = dict(os.environ, PORT=str(args.port), COG_PREDICT_TYPE_STUB="predict.py:Predictor")
     # Replicate's image sets COG_MAX_CONCURRENCY from cog.yaml; here it follows PLITKA_MAX_CONCURRENCY.
-    env.setdefault("COG_MAX_CONCURRENCY", str(get_settings().max_concurrency))
+    env.setdefault("COG_MAX_CONCURRENCY", str(settings.max_concurrency))
     # glibc gives threads their own malloc arenas, each keeping its peak: predictions on changing
     # worker threads raised the worker's memory ~130 MiB to a plateau; two arenas keep it flat
     # (bench/README.md). Read at process start, so set here and in cog.yaml, not in Python.
     env.setdefault("MALLOC_ARENA_MAX", "2")
     # coglet starts its worker with the `python` found on PATH: make that this interpreter.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning(
+            "serving on %s: coglet 0.23.1 trusts prediction ids in URLs (docs/deploy.md#open-networks);"
+            " keep it behind a proxy that allows only [A-Za-z0-9_-] ids",
+            args.host,
+        )
     os.chdir(ROOT)
-    os.execvpe(sys.executable, [sys.executable, "-m", "cog.server.http", "--host", args.host], env)
+    command = [sys.executable, "-m", "cog.server.http", "--host", args.host]
+    times = SupervisorTimes(stuck_seconds=settings.stuck_seconds)
+    health_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "localhost") else args.host
+    return Supervisor(command, env, f"http://{health_host}:{args.port}", times).run()
 
 
 def _eval_measure(args: argparse.Namespace) -> int:

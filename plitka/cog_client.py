@@ -32,15 +32,22 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen  # `plitka serve`, which supervises coglet
+    log_path: Path
+
+
 @contextmanager
-def running_server(work_dir: Path, **env_changes: str) -> Iterator[str]:
-    """The server's base URL; stopped on exit. Its log is work_dir/server.log."""
+def serving(work_dir: Path, log_path: Path | None = None, **env_changes: str) -> Iterator[Server]:
+    """A running `plitka serve`; stopped on exit. Its log is `log_path`, by default work_dir/server.log."""
     port = free_port()
     env = dict(os.environ, PLITKA_WORK_DIR=str(work_dir), **env_changes)
-    log_path = work_dir / "server.log"
+    log_path = log_path or work_dir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            # `plitka serve` execs `python -m cog.server.http` (coglet) for predict.py:Predictor.
+            # `plitka serve` runs `python -m cog.server.http` (coglet) for predict.py:Predictor.
             [sys.executable, "-m", "plitka.cli", "serve", "--port", str(port)],
             cwd=ROOT,
             env=env,
@@ -50,10 +57,17 @@ def running_server(work_dir: Path, **env_changes: str) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_ready(url, process, log_path)
-        yield url
+        yield Server(url, process, log_path)
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=40)
+
+
+@contextmanager
+def running_server(work_dir: Path, **env_changes: str) -> Iterator[str]:
+    """The server's base URL; stopped on exit. Its log is work_dir/server.log."""
+    with serving(work_dir, **env_changes) as server:
+        yield server.url
 
 
 def wait_until_ready(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60) -> None:
