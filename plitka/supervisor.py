@@ -26,6 +26,7 @@ import requests
 log = logging.getLogger("plitka.serve")
 
 BROKEN_STATES = ("DEFUNCT", "UNHEALTHY")
+HEALTH_TIMEOUT = 15  # seconds; coglet waits up to 10 s for Predictor.healthcheck()
 WORKER_MARK = "_run_worker"  # coglet starts its worker as `python -c "...coglet.server._run_worker()"`
 
 
@@ -68,7 +69,7 @@ class CogletHealth:
 
     def _health_problem(self) -> str | None:
         try:
-            answer = requests.get(f"{self.url}/health-check", timeout=5).json()
+            answer = requests.get(f"{self.url}/health-check", timeout=HEALTH_TIMEOUT).json()
         except (requests.RequestException, ValueError):
             return None  # starting up, or too busy to answer: the process checks above still hold
         status = str(answer.get("status", ""))

@@ -6,6 +6,7 @@ import os
 import signal
 import time
 
+import psutil
 import pytest
 import requests
 
@@ -286,3 +287,25 @@ def test_a_predictor_whose_healthcheck_fails_is_restarted(tmp_path):
         work.unlink()
         wait_for_ready(server.url, 40)
         assert predict(server.url, patience=10, **VALID)["status"] == "succeeded"
+
+
+def test_a_hung_worker_is_replaced(tmp_path):
+    with serving(tmp_path) as server:
+        worker = find_worker(server.process.pid)
+        os.kill(worker, signal.SIGSTOP)  # the worker hangs: the prediction below never finishes
+        answer = requests.put(
+            f"{server.url}/predictions/stuck1",
+            json={"input": VALID},
+            headers={"Prefer": "respond-async"},
+            timeout=10,
+        )
+        assert answer.status_code == 202
+        # coglet waits 10 s for Predictor.healthcheck() and then says UNHEALTHY; three in a row
+        deadline = time.monotonic() + 60
+        while "restarting coglet" not in server.log_path.read_text():
+            assert time.monotonic() < deadline, server.log_path.read_text()[-2000:]
+            time.sleep(0.5)
+        assert "health check says UNHEALTHY (healthcheck timed out)" in server.log_path.read_text()
+        wait_for_ready(server.url, 30)
+        assert predict(server.url, patience=10, **VALID)["status"] == "succeeded"
+        assert not psutil.pid_exists(worker) or psutil.Process(worker).status() == psutil.STATUS_ZOMBIE

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from plitka.outputs import OutputFolders
+from plitka.outputs import MARKER, OutputFolders
 from plitka.request import RequestError, build_request
 from plitka.service import TileService
 from plitka.settings import Settings
@@ -72,3 +72,17 @@ def test_only_the_newest_output_folders_are_kept(tmp_path):
     folders = OutputFolders(tmp_path, keep=2)
     made = [folders.new_folder() for _ in range(4)]
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(path.name for path in made[-2:])
+
+
+def test_pruning_leaves_folders_the_service_did_not_write(tmp_path):
+    (tmp_path / "00000000-operators").mkdir()  # sorts before every output folder
+    (tmp_path / "zzz-other").mkdir()
+    elsewhere = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / MARKER).write_bytes(b"")
+    (tmp_path / "00000000-link").symlink_to(elsewhere)  # a link to a folder with the marker
+    folders = OutputFolders(tmp_path, keep=2)
+    made = [folders.new_folder() for _ in range(5)]
+    left = {path.name for path in tmp_path.iterdir()}
+    assert left == {"00000000-operators", "zzz-other", "00000000-link", made[-2].name, made[-1].name}
+    assert (elsewhere / MARKER).is_file()

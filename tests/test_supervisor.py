@@ -1,0 +1,103 @@
+"""The decisions of `plitka serve`'s supervisor against a stand-in health endpoint (the real coglet
+cases, a killed or hung worker and a failing healthcheck, are in test_server_hostile.py)."""
+
+import json
+import subprocess
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from plitka.supervisor import CogletHealth, SupervisorTimes
+
+
+@pytest.fixture
+def health():
+    """(url, answers): the endpoint answers /health-check with answers[0] (change it to move on)."""
+    answers = [{"status": "READY"}]
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = json.dumps(answers[0]).encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", answers
+    server.shutdown()
+
+
+@pytest.fixture
+def process():
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    yield child
+    child.kill()
+    child.wait()
+
+
+def test_ready_is_no_problem(health, process):
+    url, _ = health
+    assert CogletHealth(url, process, SupervisorTimes()).problem() is None
+
+
+@pytest.mark.parametrize("status", ["DEFUNCT", "UNHEALTHY"])
+def test_broken_status_a_few_times_in_a_row_is_a_problem(health, process, status):
+    url, answers = health
+    answers[0] = {"status": status, "user_healthcheck_error": "work dir is not writable"}
+    watcher = CogletHealth(url, process, SupervisorTimes(broken_checks=3))
+    assert [watcher.problem() for _ in range(2)] == [None, None]
+    assert watcher.problem() == f"health check says {status} (work dir is not writable)"
+
+
+def test_a_ready_answer_in_between_starts_the_count_again(health, process):
+    url, answers = health
+    watcher = CogletHealth(url, process, SupervisorTimes(broken_checks=2))
+    answers[0] = {"status": "UNHEALTHY"}
+    assert watcher.problem() is None
+    answers[0] = {"status": "READY"}
+    assert watcher.problem() is None
+    answers[0] = {"status": "UNHEALTHY"}
+    assert watcher.problem() is None
+    assert watcher.problem() == "health check says UNHEALTHY"
+
+
+def test_busy_longer_than_the_stuck_limit_is_a_problem(health, process, monkeypatch):
+    url, answers = health
+    clock = [100.0]
+    monkeypatch.setattr("plitka.supervisor.time.monotonic", lambda: clock[0])
+    watcher = CogletHealth(url, process, SupervisorTimes(stuck_seconds=60))
+    answers[0] = {"status": "BUSY"}
+    assert watcher.problem() is None
+    clock[0] += 59
+    assert watcher.problem() is None
+    clock[0] += 2
+    assert watcher.problem() == "BUSY for 61 s (PLITKA_STUCK_SECONDS=60)"
+    answers[0] = {"status": "READY"}
+    assert watcher.problem() is None  # a finished prediction resets the clock
+    answers[0] = {"status": "BUSY"}
+    assert watcher.problem() is None
+
+
+def test_busy_is_never_a_problem_without_a_stuck_limit(health, process, monkeypatch):
+    url, answers = health
+    clock = [0.0]
+    monkeypatch.setattr("plitka.supervisor.time.monotonic", lambda: clock[0])
+    watcher = CogletHealth(url, process, SupervisorTimes(stuck_seconds=0))
+    answers[0] = {"status": "BUSY"}
+    for _ in range(3):
+        clock[0] += 10_000
+        assert watcher.problem() is None
+
+
+def test_an_exited_coglet_is_a_problem(health):
+    url, _ = health
+    done = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    done.wait()
+    assert CogletHealth(url, done, SupervisorTimes()).problem() == "coglet exited with status 3"
