@@ -11,17 +11,19 @@ one log line that says why.
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import FrameType
 
 import psutil
-import requests
 
 log = logging.getLogger("plitka.serve")
 
@@ -68,9 +70,8 @@ class CogletHealth:
         return None  # not started yet
 
     def _health_problem(self) -> str | None:
-        try:
-            answer = requests.get(f"{self.url}/health-check", timeout=HEALTH_TIMEOUT).json()
-        except (requests.RequestException, ValueError):
+        answer = self._health()
+        if answer is None:
             return None  # starting up, or too busy to answer: the process checks above still hold
         status = str(answer.get("status", ""))
         self.broken_in_a_row = self.broken_in_a_row + 1 if status in BROKEN_STATES else 0
@@ -84,6 +85,20 @@ class CogletHealth:
                 f"BUSY for {now - self.busy_since:.0f} s (PLITKA_STUCK_SECONDS={self.times.stuck_seconds:g})"
             )
         return None
+
+    def _health(self) -> dict | None:
+        try:
+            with urllib.request.urlopen(f"{self.url}/health-check", timeout=HEALTH_TIMEOUT) as reply:
+                body = reply.read()
+        except urllib.error.HTTPError as error:  # an error status still carries the health answer
+            body = error.read()
+        except OSError:
+            return None
+        try:
+            answer = json.loads(body)
+        except ValueError:
+            return None
+        return answer if isinstance(answer, dict) else None
 
 
 class Supervisor:

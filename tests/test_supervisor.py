@@ -14,13 +14,16 @@ from plitka.supervisor import CogletHealth, SupervisorTimes
 
 @pytest.fixture
 def health():
-    """(url, answers): the endpoint answers /health-check with answers[0] (change it to move on)."""
+    """(url, answers): the endpoint answers /health-check with answers[0] (change it to move on),
+    with the HTTP status in its "_code" (default 200)."""
     answers = [{"status": "READY"}]
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            body = json.dumps(answers[0]).encode()
-            self.send_response(200)
+            answer = dict(answers[0])
+            code = answer.pop("_code", 200)
+            body = json.dumps(answer).encode()
+            self.send_response(code)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -54,6 +57,13 @@ def test_broken_status_a_few_times_in_a_row_is_a_problem(health, process, status
     watcher = CogletHealth(url, process, SupervisorTimes(broken_checks=3))
     assert [watcher.problem() for _ in range(2)] == [None, None]
     assert watcher.problem() == f"health check says {status} (work dir is not writable)"
+
+
+def test_a_broken_status_under_an_error_code_counts_too(health, process):
+    url, answers = health
+    answers[0] = {"status": "UNHEALTHY", "_code": 503}
+    watcher = CogletHealth(url, process, SupervisorTimes(broken_checks=1))
+    assert watcher.problem() == "health check says UNHEALTHY"
 
 
 def test_a_ready_answer_in_between_starts_the_count_again(health, process):
