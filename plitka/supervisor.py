@@ -52,6 +52,7 @@ class CogletHealth:
         self.worker_pid: int | None = None
         self.broken_in_a_row = 0
         self.busy_since: float | None = None
+        self.served = False  # got past start-up once (a worker, an answer but STARTING): restarts can help
 
     def problem(self) -> str | None:
         if (code := self.process.poll()) is not None:
@@ -64,6 +65,7 @@ class CogletHealth:
         worker = find_worker(self.process.pid)
         if worker is not None:
             self.worker_pid = worker
+            self.served = True  # coglet spawns its worker after it has bound its port
             return None
         if self.worker_pid is not None:
             return f"the Python worker (pid {self.worker_pid}) died"
@@ -74,6 +76,7 @@ class CogletHealth:
         if answer is None:
             return None  # starting up, or too busy to answer: the process checks above still hold
         status = str(answer.get("status", ""))
+        self.served = self.served or status not in ("", "STARTING")
         self.broken_in_a_row = self.broken_in_a_row + 1 if status in BROKEN_STATES else 0
         if self.broken_in_a_row >= self.times.broken_checks:
             detail = answer.get("user_healthcheck_error") or ""
@@ -121,17 +124,29 @@ class Supervisor:
         self.restarts = 0
 
     def run(self) -> int:
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, self._on_signal)
+        """Serve until SIGTERM/SIGINT (then coglet's exit status) or a coglet that never got ready."""
+        signals = (signal.SIGTERM, signal.SIGINT)
+        previous = {signum: signal.signal(signum, self._on_signal) for signum in signals}
+        try:
+            return self._serve()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _serve(self) -> int:
         quick_restarts = 0
         while True:
             started = time.monotonic()
             process = self._start(self.command, env=self.env)
             self._process = process
-            reason = self._watch(CogletHealth(self.url, process, self.times))
+            health = CogletHealth(self.url, process, self.times)
+            reason = self._watch(health)
             if self._stopping.is_set():
                 return self._stop(process)
-            self._stop(process)
+            code = self._stop(process)
+            if not health.served:  # a port in use, a broken install: a restart would fail the same way
+                log.error("coglet stopped before it was ever ready (%s); not restarting", reason)
+                return code or 1
             quick_restarts = (
                 0 if time.monotonic() - started > self.times.stable_seconds else quick_restarts + 1
             )

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from plitka.supervisor import CogletHealth, SupervisorTimes
+from plitka.supervisor import CogletHealth, Supervisor, SupervisorTimes
 
 
 @pytest.fixture
@@ -111,3 +111,30 @@ def test_an_exited_coglet_is_a_problem(health):
     done = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
     done.wait()
     assert CogletHealth(url, done, SupervisorTimes()).problem() == "coglet exited with status 3"
+
+
+def test_a_coglet_that_never_becomes_ready_is_not_restarted(health, caplog):
+    url, answers = health
+    answers[0] = {"status": "STARTING"}
+    command = [sys.executable, "-c", "import time; time.sleep(0.5); raise SystemExit(4)"]
+    supervisor = Supervisor(command, {}, url, SupervisorTimes(check_interval=0.1))
+    assert supervisor.run() == 4
+    assert supervisor.restarts == 0
+    assert "before it was ever ready (coglet exited with status 4); not restarting" in caplog.text
+
+
+def test_a_coglet_that_served_and_then_exited_is_restarted(health, tmp_path):
+    url, _ = health  # READY
+    runs = tmp_path / "runs"
+    script = (  # counts its runs in a file; the first one exits with 9 after 0.5 s
+        "import pathlib, sys, time; p = pathlib.Path(sys.argv[1]);"
+        " n = len(p.read_text()) if p.exists() else 0;"
+        " p.write_text('x' * (n + 1)); time.sleep(0.5); raise SystemExit(0 if n else 9)"
+    )
+    command = [sys.executable, "-c", script, str(runs)]
+    supervisor = Supervisor(command, {}, url, SupervisorTimes(check_interval=0.1, backoff=(0.0,)))
+    stopper = threading.Timer(2.5, supervisor._stopping.set)
+    stopper.start()
+    supervisor.run()
+    assert supervisor.restarts >= 1
+    assert len(runs.read_text()) >= 2
