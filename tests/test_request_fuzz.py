@@ -139,13 +139,14 @@ def test_the_runs_that_made_the_old_parser_quadratic_parse_in_bounded_time(text)
     check_outcome(parse_within_bound(colors=text))
 
 
-def best_of_three(function, text):
+def best_of_five(function, text):
+    """CPU seconds of this thread (other processes on a busy machine do not count), the best of 5."""
     timings = []
-    for _ in range(3):
-        start = time.perf_counter()
+    for _ in range(5):
+        start = time.thread_time()
         with contextlib.suppress(RequestError):
             function(text)
-        timings.append(time.perf_counter() - start)
+        timings.append(time.thread_time() - start)
     return min(timings)
 
 
@@ -158,5 +159,5 @@ def test_colour_text_parsing_time_grows_linearly_beyond_the_limit(run):
 
     short = "x" + run * (2_000 // len(run)) + "x"
     long = "x" + run * (20_000 // len(run)) + "x"
-    ratio = best_of_three(scan, long) / max(best_of_three(scan, short), 1e-6)
+    ratio = best_of_five(scan, long) / max(best_of_five(scan, short), 1e-6)
     assert ratio < 30, f"{ratio:.0f}x the time for 10x the text"
