@@ -155,9 +155,9 @@ def failed_tests(tree: Path, tests: tuple[str, ...]) -> tuple[set[str], set[str]
     if report.is_file():
         for case in ElementTree.parse(report).iter("testcase"):
             name = case.get("name") or ""
-            if case.find("failure") is not None or case.find("error") is not None:
+            if case.find("failure") is not None:  # a setup error (an import, a fixture) proves nothing
                 failed.add(name)
-            elif case.find("skipped") is None:
+            elif case.find("skipped") is None and case.find("error") is None:
                 passed.add(name)
     return failed, passed, (run.stdout + run.stderr)[-2000:]
 
