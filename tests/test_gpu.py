@@ -3,6 +3,10 @@ torch's own device, a governed generation in fp16, CPU offload moving the models
 cache given back. Skipped where torch sees no CUDA device; `pytest -m gpu` runs them on a lent GPU
 (bench/README.md has the command). Each test prints its figures (`-s` shows them)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -12,6 +16,7 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (pytest -m gpu on a GPU)"),
 ]
 
+ROOT = Path(__file__).resolve().parent.parent
 GIB = 2**30
 MIB = 2**20
 LARGE_SEGMENT = 20 * MIB  # the caching allocator's segment for blocks of 1-10 MiB (kLargeBuffer)
@@ -186,3 +191,15 @@ def test_offload_moves_the_models_off_the_card_during_the_steps(cuda_engine, mon
     assert offload_peak <= normal_peak - 0.9 * moved  # what NVML and the cap count really went down
     places = {name: getattr(pipe, name).device.type for name in DIFFUSION_MODELS}
     assert set(places.values()) == {"cuda"}, f"not put back after the offloaded generation: {places}"
+
+
+def test_start_up_on_a_gpu_imports_torch_for_the_guard_and_nothing_heavier():
+    code = (
+        "import sys, predict; from plitka.service import TileService; service = TileService(); "
+        "service.setup(); print(service.diffusion.guard.device.kind); service.teardown(); "
+        "heavy = [name for name in ('diffusers', 'transformers') if name in sys.modules]; "
+        "assert not heavy, heavy"
+    )
+    started = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr[-2000:]
+    assert started.stdout.split()[-1] == "cuda"
