@@ -262,8 +262,12 @@ def test_engine_choice(tiny_weights, tmp_path):
 
 
 def test_nothing_heavy_is_imported_at_start_up():
+    # Without a GPU (forced through the device seam, so this holds on a GPU host too; there the guard
+    # imports torch to open CUDA: test_gpu.py checks that it imports nothing else).
     code = (
-        "import sys, predict; from plitka.service import TileService; service = TileService(); "
+        "import sys, predict; from plitka.governor import devices; "
+        "devices.detect_gpu_without_torch = lambda: False; "
+        "from plitka.service import TileService; service = TileService(); "
         "service.setup(); service.teardown(); "
         "heavy = [name for name in ('torch', 'diffusers', 'transformers') if name in sys.modules]; "
         "assert not heavy, heavy"

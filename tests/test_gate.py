@@ -89,8 +89,26 @@ def test_a_cancelled_request_leaves_the_queue():
 
 
 def test_try_enter_never_jumps_the_queue():
-    gate = GenerationGate(slots=1)
+    gate = GenerationGate(slots=1, max_waiting=4, timeout=10)
     assert gate.try_enter()
-    assert not gate.try_enter()
-    gate.leave()
-    assert gate.stats()["in_flight"] == 0
+    assert not gate.try_enter()  # the slot is taken
+    entered = threading.Event()
+
+    def wait():
+        with gate.enter():
+            entered.set()
+
+    waiter = threading.Thread(target=wait)
+    waiter.start()
+    deadline = time.monotonic() + 5
+    while gate.stats()["waiting"] != 1:
+        assert time.monotonic() < deadline, "the waiter never queued"
+        time.sleep(0.01)
+    # Free the slot while holding the gate's lock, so the waiter cannot take it yet: the slot is free
+    # and a request waits for it, the moment try_enter must not jump in.
+    with gate._condition:
+        gate.leave()
+        assert gate.stats()["in_flight"] == 0 and gate.stats()["waiting"] == 1
+        assert not gate.try_enter(), "try_enter took the slot a waiting request was woken for"
+    waiter.join(5)
+    assert entered.is_set() and gate.stats()["in_flight"] == 0 and gate.stats()["entered"] == 2

@@ -8,6 +8,7 @@ import pytest
 from plitka.diffusion import DiffusionEngine
 from plitka.governor import ModelManager
 from plitka.governor.devices import GIB
+from plitka.governor.estimate import MemoryNeed
 from plitka.governor.gate import Cancelled
 from plitka.governor.guard import MemoryGuard, MemoryShortError, OutOfMemory
 from plitka.governor.simulated import SimulatedDevice
@@ -76,11 +77,15 @@ def test_an_out_of_memory_error_that_repeats_fails_clearly_and_leaks_nothing(eng
     assert run(engine, tile_request()).mode == "normal"  # and the engine still works
 
 
-def test_the_cache_is_emptied_after_every_generation(engine):
+def test_the_cache_is_emptied_after_every_generation(engine, monkeypatch):
     device = engine.guard.device
+    device.step_bytes = 64 * MIB  # each step's activations: freed afterwards, but kept in the cache
+    cached_when_emptied = []
+    empty = device.empty_cache
+    monkeypatch.setattr(device, "empty_cache", lambda: (cached_when_emptied.append(device.cached), empty()))
     for expected in (1, 2):
         run(engine, tile_request())
-        assert device.calls.count("empty_cache") == expected and device.cached == 0
+        assert cached_when_emptied == [64 * MIB] * expected and device.cached == 0
 
 
 def test_admission_evicts_an_idle_controlnet_to_make_room(tiny_weights, tmp_path):
@@ -149,3 +154,39 @@ def test_weights_are_estimated_from_their_files_before_the_first_build(tiny_weig
         measured = engine.manager.measured_bytes(name)
         assert estimate == pytest.approx(measured, rel=0.01), name  # + buffers not in the files
     engine.teardown()
+
+
+def offload_forced(engine, monkeypatch) -> None:
+    """Make only the offload mode fit, through the estimate the guard admits by."""
+    real = engine.memory_need
+    too_big = 10 * engine.guard.device.read().total
+
+    def need(plan, size, mode):
+        estimate = real(plan, size, mode)
+        return estimate if mode == "offload" else MemoryNeed(mode, weights=too_big, denoise=0, decode=0)
+
+    monkeypatch.setattr(engine, "memory_need", need)
+
+
+OFFLOADED_MODELS = ("unet", "vae", "text_encoder", "text_encoder_2", "controlnet")
+
+
+def test_the_offload_mode_really_offloads_and_is_undone_after(engine, monkeypatch):
+    """On a CPU nothing can move off the device, so this shows the offload hooks on every model during
+    the steps (test_gpu.py measures the bytes that move on CUDA)."""
+    offload_forced(engine, monkeypatch)
+    with engine.manager.acquire("pipeline-canny") as pipe:
+        pass  # the same pipeline object the generation will run (a view kept by the manager)
+    hooked_at_steps = []
+    on_step = engine.guard.device.on_step
+
+    def look_then_step():
+        hooked_at_steps.append({name: hasattr(getattr(pipe, name), "_hf_hook") for name in OFFLOADED_MODELS})
+        on_step()
+
+    monkeypatch.setattr(engine.guard.device, "on_step", look_then_step)
+    result = run(engine, tile_request())
+    assert result.mode == "offload" and result.image.size == (SIZE, SIZE)
+    assert hooked_at_steps and all(all(step.values()) for step in hooked_at_steps), hooked_at_steps
+    assert not any(hasattr(getattr(pipe, name), "_hf_hook") for name in OFFLOADED_MODELS)
+    assert not pipe.vae.use_tiling and references(engine) == {}

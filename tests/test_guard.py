@@ -6,7 +6,7 @@ import threading
 import pytest
 import torch
 
-from plitka.governor import Ledger, ModelManager, ModelSpec
+from plitka.governor import Ledger, ModelManager, ModelSpec, devices
 from plitka.governor.devices import GIB, Device, configure_allocator
 from plitka.governor.estimate import MemoryNeed
 from plitka.governor.guard import MemoryGuard, MemoryShortError, fraction_for
@@ -155,13 +155,27 @@ def test_the_watching_thread_outlives_errors_and_stops_on_teardown(manager):
     assert device.closed
 
 
-def test_no_gpu_is_a_normal_state(manager):
+def test_no_gpu_is_a_normal_state(manager, monkeypatch):
+    monkeypatch.setattr(devices, "detect_gpu_without_torch", lambda: False)  # as on a host without NVML
     guard = MemoryGuard(Settings(), manager)
-    guard.start("auto")  # no NVML library here: watches host memory
+    guard.start("auto")
     try:
         stats = guard.stats()
         assert (stats["device"], stats["backend"], stats["cap_enforced"]) == ("cpu", "psutil", False)
         assert stats["reading"]["total"] > 0 and guard.headroom()[0] > 0
+    finally:
+        guard.stop()
+
+
+def test_auto_watches_the_gpu_where_nvml_sees_one(manager, monkeypatch):
+    opened = []
+    monkeypatch.setattr(devices, "detect_gpu_without_torch", lambda: True)
+    monkeypatch.setattr(devices, "open_device", lambda kind: opened.append(kind) or SimulatedDevice(16 * GIB))
+    guard = MemoryGuard(Settings(), manager)
+    guard.start("auto")
+    try:
+        assert opened == ["cuda"] and guard.stats()["device"] == "simulated"
+        assert guard.budget == int(0.75 * 16 * GIB)  # the cap follows the opened device
     finally:
         guard.stop()
 

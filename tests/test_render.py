@@ -24,6 +24,7 @@ TEST_RGB = {
 }
 TEST_PALETTE = Palette([replace(color, rgb=TEST_RGB.get(color.code, color.rgb)) for color in PALETTE])
 GAP_RGB = (12, 11, 10)
+RENDER_TOLERANCE = 0.3  # points; docs/colors.md, 'Accuracy on the product's own renders'
 BACKGROUND_RGB = (255, 255, 255)
 
 
@@ -100,7 +101,7 @@ def test_rendered_colours_keep_the_requested_proportions(mix):
     for angle, size in ((0, None), (45, None), (135, 512)):
         shares = measured_shares(render_tile(layout, angle=angle, size=size, palette=TEST_PALETTE), list(mix))
         for code, share in mix.items():
-            assert shares[code] == pytest.approx(share, abs=1.0), (angle, size, shares)
+            assert shares[code] == pytest.approx(share, abs=RENDER_TOLERANCE), (angle, size, shares)
 
 
 def test_crumbs_are_shaded_not_flat():

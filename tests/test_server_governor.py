@@ -126,7 +126,8 @@ def test_a_cancelled_prediction_stops_its_generation_and_releases_everything(ser
 
 
 def test_the_prometheus_endpoint_reports_the_guard_and_the_models(server):
-    _, metrics_url = server
+    url, metrics_url = server
+    generate(url, 0)  # its own generation: the figures below must not depend on the tests before it
     samples = scrape(metrics_url)
     assert samples['plitka_memory_budget_bytes{device="cpu"}'] > 0
     assert samples['plitka_memory_fraction{device="cpu"}'] == 0.8

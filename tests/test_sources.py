@@ -3,13 +3,21 @@
 import functools
 import hashlib
 import http.server
+import json
+import logging
+import os
 import tarfile
 import threading
 from pathlib import Path
 
 import pytest
 
+from plitka.diffusion import sources
 from plitka.diffusion.sources import WeightsError, is_reachable, materialize, parse_source
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 @pytest.fixture
@@ -102,15 +110,51 @@ def test_url_with_a_wrong_checksum_is_refused_and_not_cached(file_server, tmp_pa
     assert not list((tmp_path / "url").rglob("lora.safetensors"))
 
 
-def test_url_without_checksum_records_one_and_detects_a_changed_cache(file_server, tmp_path):
+def record_of(path: str) -> dict:
+    return json.loads(Path(path + ".record.json").read_text())
+
+
+def test_url_without_checksum_records_one_and_detects_a_changed_cache(file_server, tmp_path, caplog):
     base, folder, seen = file_server
     (folder / "ti.safetensors").write_bytes(b"first")
     source = parse_source("PLITKA_TI_SOURCE", f"{base}/ti.safetensors")
     path = materialize(source, tmp_path)
-    recorded = Path(path + ".sha256").read_text().strip()
-    assert recorded == hashlib.sha256(b"first").hexdigest()
-    materialize(source, tmp_path)
-    assert seen.count("/ti.safetensors") == 1
+    assert record_of(path)["sha256"] == hashlib.sha256(b"first").hexdigest()
+    assert materialize(source, tmp_path) == path and seen.count("/ti.safetensors") == 1  # cached
+    Path(path).write_bytes(b"corrupted")  # the cached copy changes under the service
+    with caplog.at_level(logging.WARNING, logger="plitka.weights"):
+        again = materialize(source, tmp_path)
+    assert Path(again).read_bytes() == b"first" and seen.count("/ti.safetensors") == 2  # anew, once
+    assert "PLITKA_TI_SOURCE: cached" in caplog.text and "changed since it was downloaded" in caplog.text
+    assert materialize(source, tmp_path) == again and seen.count("/ti.safetensors") == 2
+
+
+def test_a_same_size_change_with_its_mtime_put_back_is_caught_by_the_rehash(file_server, tmp_path, caplog):
+    """Sizes and mtimes are compared at every use; the first use in a process also re-hashes the file."""
+    base, folder, seen = file_server
+    (folder / "lora.safetensors").write_bytes(b"weights!")
+    source = parse_source("PLITKA_LORA_SOURCE", f"{base}/lora.safetensors")
+    path = Path(materialize(source, tmp_path))
+    stat = path.stat()
+    path.write_bytes(b"WEIGHTS!")  # same size
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # same modification time
+    sources._REHASHED.clear()  # as in a new process: nothing re-hashed yet
+    with caplog.at_level(logging.WARNING, logger="plitka.weights"):
+        assert Path(materialize(source, tmp_path)).read_bytes() == b"weights!"
+    assert seen.count("/lora.safetensors") == 2 and "was recorded when it was downloaded" in caplog.text
+
+
+def test_a_cached_file_is_downloaded_again_when_the_configured_checksum_changes(file_server, tmp_path):
+    base, folder, seen = file_server
+    served = folder / "lora.safetensors"
+    served.write_bytes(b"version one")
+    one = parse_source("PLITKA_LORA_SOURCE", f"{base}/lora.safetensors#sha256={sha(b'version one')}")
+    assert Path(materialize(one, tmp_path)).read_bytes() == b"version one"
+    served.write_bytes(b"version two")  # the same URL now serves new weights, and the setting says so
+    two = parse_source("PLITKA_LORA_SOURCE", f"{base}/lora.safetensors#sha256={sha(b'version two')}")
+    assert Path(materialize(two, tmp_path)).read_bytes() == b"version two"
+    assert seen.count("/lora.safetensors") == 2
+    assert record_of(materialize(two, tmp_path))["sha256"] == sha(b"version two")
 
 
 def test_missing_url_is_a_clear_error(file_server, tmp_path):
@@ -131,3 +175,17 @@ def test_tar_archive_of_a_folder_is_unpacked(file_server, tmp_path):
     source = parse_source("PLITKA_CONTROLNET_CANNY_SOURCE", f"{base}/controlnet.tar.gz")
     unpacked = materialize(source, tmp_path / "cache")
     assert (tmp_path / "cache").exists() and (Path(unpacked) / "config.json").read_text() == "{}"
+
+
+def test_a_changed_file_in_an_unpacked_archive_is_detected(file_server, tmp_path):
+    base, folder, seen = file_server
+    model = tmp_path / "vae"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    with tarfile.open(folder / "vae.tar", "w") as tar:
+        tar.add(model, arcname="vae")
+    source = parse_source("PLITKA_VAE_SOURCE", f"{base}/vae.tar")
+    unpacked = Path(materialize(source, tmp_path / "cache"))
+    (unpacked / "config.json").write_text('{"edited": 1}')
+    assert (Path(materialize(source, tmp_path / "cache")) / "config.json").read_text() == "{}"
+    assert seen.count("/vae.tar") == 2

@@ -10,6 +10,7 @@ Every failure is a WeightsError that names the setting, never a library's stack 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import re
@@ -170,7 +171,8 @@ def _probe_url(source: WeightSource) -> tuple[bool, str]:
 
 
 def download(source: WeightSource, folder: Path) -> Path:
-    """The file (or unpacked folder) behind a URL source, downloaded once and checked by sha256."""
+    """The file (or unpacked folder) behind a URL source, downloaded once and checked by sha256; a cached
+    copy that no longer matches its record is reported and downloaded anew, once."""
     target = _download_target(source, folder)
     cached = _cached_download(source, folder)
     if cached:
@@ -185,7 +187,7 @@ def download(source: WeightSource, folder: Path) -> Path:
         if target.name.endswith(TAR_SUFFIXES):
             _unpack(source, partial_path, _unpacked(target))
         partial_path.replace(target)
-        _checksum_file(target).write_text(digest + "\n")
+        _write_record(target, digest)
     finally:
         partial_path.unlink(missing_ok=True)
     log.info("downloaded %s into %s", source.location, target)
@@ -198,22 +200,80 @@ def _download_target(source: WeightSource, folder: Path) -> Path:
     return folder / key / name
 
 
+# --- the cache's record: what a cached download is checked against ------------------------------------
+#
+# Beside each download, <name>.record.json holds its sha256, its size and mtime, and for an archive the
+# size and mtime of every unpacked file. Every lookup compares the sizes and mtimes (a stat per file) and
+# the configured sha256 with the recorded one; the first lookup of a file in a process also re-hashes
+# it (docs/tuning.md). Any difference is logged as a warning and the file is downloaded anew.
+
+_REHASHED: set[tuple[str, int, int]] = set()  # (path, size, mtime_ns) re-hashed in this process
+
+
 def _cached_download(source: WeightSource, folder: Path) -> Path | None:
-    """The finished download if it is there and still matches its checksum."""
+    """The finished download if it is there and still matches its record; None (with a warning that
+    says what differs) when it must be downloaded anew."""
     target = _download_target(source, folder)
-    if not (target.is_file() and _checksum_file(target).is_file()):
+    if not target.is_file():
         return None
-    recorded = _checksum_file(target).read_text().strip()
-    if source.sha256 and recorded != source.sha256:
-        log.warning(
-            "%s: cached %s has another checksum than configured; downloading again", source.setting, target
-        )
+    problem = _cache_problem(source, target)
+    if problem:
+        log.warning("%s: cached %s %s; downloading it again", source.setting, target, problem)
         return None
     return _usable(target)
 
 
-def _checksum_file(target: Path) -> Path:
-    return target.with_name(target.name + ".sha256")
+def _cache_problem(source: WeightSource, target: Path) -> str | None:
+    """What makes the cached `target` unusable, or None."""
+    try:
+        record = json.loads(_record_file(target).read_text())
+        recorded, stamps = str(record["sha256"]), record["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return "has no readable record of its checksum"
+    if source.sha256 and recorded != source.sha256:
+        return f"has sha256 {recorded}, the setting asks for {source.sha256}"
+    now = _stamps(target)
+    if now != stamps:
+        changed = sorted(name for name in set(now) | set(stamps) if now.get(name) != stamps.get(name))
+        return f"changed since it was downloaded (size or modification time of {', '.join(changed[:3])})"
+    key = (str(target), *stamps[target.name])
+    if key not in _REHASHED:
+        digest = _sha256_of(target)
+        if digest != recorded:
+            return f"has sha256 {digest}, {recorded} was recorded when it was downloaded"
+        _REHASHED.add(key)
+    return None
+
+
+def _write_record(target: Path, digest: str) -> None:
+    record = {"sha256": digest, "files": _stamps(target)}
+    _record_file(target).write_text(json.dumps(record, indent=1) + "\n")
+
+
+def _stamps(target: Path) -> dict[str, list[int]]:
+    """[size, mtime_ns] of the download and of each file unpacked from it, by name."""
+    paths = [target]
+    unpacked = _unpacked(target)
+    if unpacked.is_dir():
+        paths += sorted(path for path in unpacked.rglob("*") if path.is_file())
+    stamps = {}
+    for path in paths:
+        if path.is_file():
+            stat = path.stat()
+            stamps[str(path.relative_to(target.parent))] = [stat.st_size, stat.st_mtime_ns]
+    return stamps
+
+
+def _sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _record_file(target: Path) -> Path:
+    return target.with_name(target.name + ".record.json")
 
 
 def _unpacked(target: Path) -> Path:

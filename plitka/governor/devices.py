@@ -185,6 +185,7 @@ class CudaDevice(Device):
             "backend": self.backend,
             "name": self.properties.name,
             "uuid": self.uuid,
+            "pci_bus_id": torch_pci_bus_id(self.properties),
             "index": self.index,
             "total_bytes": self.total_bytes(),
             **({"processes": self.nvml.processes()} if self.nvml else {}),
@@ -269,6 +270,14 @@ class Nvml:
             utilisation = None
         return int(memory.total), int(memory.free), utilisation
 
+    def identity(self) -> dict[str, str]:
+        """The device's UUID and PCI bus id as NVML names them (to match them with torch's device)."""
+        pci = self._pynvml.nvmlDeviceGetPciInfo(self._handle)
+        return {
+            "uuid": _text(self._pynvml.nvmlDeviceGetUUID(self._handle)),
+            "pci_bus_id": _text(pci.busId),
+        }
+
     def processes(self) -> list[dict[str, int]]:
         """Compute processes on the device; inside a container the PIDs are the host's."""
         try:
@@ -279,6 +288,19 @@ class Nvml:
 
     def close(self) -> None:
         _shutdown(self._pynvml)
+
+
+def _text(value: str | bytes) -> str:
+    """NVML's strings are bytes in older bindings."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def torch_pci_bus_id(properties: Any) -> str | None:
+    """torch's PCI address of a device in NVML's form (domain:bus:device.0); None where torch lacks it."""
+    try:
+        return f"{properties.pci_domain_id:08X}:{properties.pci_bus_id:02X}:{properties.pci_device_id:02X}.0"
+    except AttributeError:
+        return None
 
 
 def _shutdown(pynvml: Any) -> None:

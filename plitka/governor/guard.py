@@ -18,15 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from plitka.governor.devices import (
-    GIB,
-    Device,
-    HostDevice,
-    MemoryReading,
-    configure_allocator,
-    detect_gpu_without_torch,
-    open_device,
-)
+from plitka.governor import devices
+from plitka.governor.devices import GIB, Device, HostDevice, MemoryReading, configure_allocator
 from plitka.governor.estimate import DEGRADE_ORDER, MemoryEstimator, MemoryNeed, Mode
 from plitka.governor.gate import GenerationGate
 from plitka.governor.models import Ledger, ModelManager
@@ -124,7 +117,7 @@ class MemoryGuard:
         cuda where NVML sees a GPU), cap, and start watching."""
         configure_allocator(self.settings.cuda_alloc_conf)
         if kind == "auto":
-            kind = "cuda" if detect_gpu_without_torch() else "cpu"
+            kind = "cuda" if devices.detect_gpu_without_torch() else "cpu"
         self.use(kind)
         if self._thread is None:
             self._stop.clear()
@@ -136,7 +129,7 @@ class MemoryGuard:
         if kind == self.device.kind or self._fixed_device:
             return
         try:
-            device = open_device(kind)
+            device = devices.open_device(kind)  # through the module: the seam tests replace
         except Exception as error:  # no CUDA in this torch, no driver: watching the host still works
             log.warning(
                 "memory guard: cannot open %s (%s: %s); watching host memory",

@@ -1,0 +1,236 @@
+"""Deliberate breakages of the code, each of which the tests named beside it must catch.
+
+    .venv/bin/python tools/mutations.py              # every mutation (about 2 min on a 2-core CPU)
+    .venv/bin/python tools/mutations.py gate-queue   # some, by name
+    .venv/bin/python tools/mutations.py --list
+
+A test's name is a promise: break what it guards and it must fail. Each mutation below replaces one
+exact piece of the source with a broken one, in a copy of the working tree (the tree itself is never
+written, so an interrupted run leaves nothing behind), and runs only its named tests there; every one
+of them must fail. The named tests run once unmutated first and must pass. A mutation whose text is no
+longer in the source (after a refactor) is an error: edit the list, do not let it rot. Exit status 0
+when every mutation was caught.
+
+Hand-kept rather than mutmut: a short list of breakages a reader recognises as real bugs runs in
+minutes and names the test that must catch each, where a generated mutant set would take hours here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TIMEOUT = 600  # seconds per pytest run
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    path: str  # relative to the repository root
+    original: str  # must occur exactly once in the file
+    broken: str
+    tests: tuple[str, ...]  # pytest node ids; each must fail under the mutation
+    what: str
+
+
+MUTATIONS = (
+    Mutation(
+        "gate-queue",
+        "plitka/governor/gate.py",
+        "if self.in_flight >= self.slots or self.waiting:",
+        "if self.in_flight >= self.slots:",
+        ("tests/test_gate.py::test_try_enter_never_jumps_the_queue",),
+        "try_enter takes a free slot although a request waits for it",
+    ),
+    Mutation(
+        "configured-checksum",
+        "plitka/diffusion/sources.py",
+        "if source.sha256 and recorded != source.sha256:",
+        "if False:",
+        (
+            "tests/test_sources.py::test_a_cached_file_is_downloaded_again_when_the_configured_checksum_changes",
+        ),
+        "the recorded checksum of a cached download is not compared with the configured one",
+    ),
+    Mutation(
+        "cache-unverified",
+        "plitka/diffusion/sources.py",
+        "problem = _cache_problem(source, target)",
+        "problem = None",
+        ("tests/test_sources.py::test_url_without_checksum_records_one_and_detects_a_changed_cache",),
+        "a cached download is used without checking it against its record",
+    ),
+    Mutation(
+        "cache-no-rehash",
+        "plitka/diffusion/sources.py",
+        "if digest != recorded:",
+        "if False:",
+        ("tests/test_sources.py::test_a_same_size_change_with_its_mtime_put_back_is_caught_by_the_rehash",),
+        "the first use in a process does not re-hash the cached file",
+    ),
+    Mutation(
+        "offload-noop",
+        "plitka/diffusion/loaders.py",
+        "pipe.enable_model_cpu_offload(device=device)",
+        "pass",
+        ("tests/test_governed_generation.py::test_the_offload_mode_really_offloads_and_is_undone_after",),
+        "the offload mode does not offload anything",
+    ),
+    Mutation(
+        "cache-kept-after-generation",
+        "plitka/governor/guard.py",
+        'self.empty_cache("after generation")',
+        "pass",
+        ("tests/test_governed_generation.py::test_the_cache_is_emptied_after_every_generation",),
+        "the allocator's cache is not emptied after a generation",
+    ),
+    Mutation(
+        "auto-ignores-the-gpu",
+        "plitka/governor/guard.py",
+        'kind = "cuda" if devices.detect_gpu_without_torch() else "cpu"',
+        'kind = "cpu"',
+        ("tests/test_guard.py::test_auto_watches_the_gpu_where_nvml_sees_one",),
+        "PLITKA_DEVICE=auto watches host memory even where NVML sees a GPU",
+    ),
+    Mutation(
+        "family-mae-is-overall",
+        "plitka/analysis/evaluate.py",
+        "[r for r in self.files if r.family == name]",
+        "list(self.files)",
+        ("tests/test_analysis.py::test_evaluate_reference_set_report",),
+        "each family's MAE is computed over every photo",
+    ),
+)
+
+
+def copy_tree(target: Path) -> None:
+    """The working tree as git sees it (tracked and untracked, not ignored), without .venv and caches."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout.split(b"\0")
+    for name in filter(None, (entry.decode() for entry in listed)):
+        source = ROOT / name
+        if source.is_file():
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+
+
+def failed_tests(tree: Path, tests: tuple[str, ...]) -> tuple[set[str], set[str], str]:
+    """Run `tests` in `tree`; (failed node ids, passed node ids, the output's tail)."""
+    report = tree / ".mutation-report.xml"
+    report.unlink(missing_ok=True)
+    env = {**os.environ, "PYTHONPATH": str(tree)}  # the copy's plitka, also in server subprocesses
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:randomly",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            *tests,
+        ],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+    )
+    failed, passed = set(), set()
+    if report.is_file():
+        for case in ElementTree.parse(report).iter("testcase"):
+            name = case.get("name") or ""
+            if case.find("failure") is not None:  # a setup error (an import, a fixture) proves nothing
+                failed.add(name)
+            elif case.find("skipped") is None and case.find("error") is None:
+                passed.add(name)
+    return failed, passed, (run.stdout + run.stderr)[-2000:]
+
+
+def test_name(node: str) -> str:
+    return node.split("::")[-1]
+
+
+def check(mutations: list[Mutation]) -> bool:
+    ok = True
+    with tempfile.TemporaryDirectory(prefix="plitka-mutations-") as folder:
+        tree = Path(folder)
+        copy_tree(tree)
+        probe = subprocess.run(
+            [sys.executable, "-c", "import plitka; print(plitka.__file__)"],
+            cwd=tree,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        assert Path(probe).is_relative_to(tree), f"the copy's tests would import {probe}"
+        tests = tuple(dict.fromkeys(node for mutation in mutations for node in mutation.tests))
+        start = time.monotonic()
+        _, passed, tail = failed_tests(tree, tests)
+        missing = {test_name(node) for node in tests} - passed
+        if missing:
+            print(f"unmutated: {', '.join(sorted(missing))} did not pass\n{tail}")
+            return False
+        print(f"unmutated: {len(tests)} tests pass ({time.monotonic() - start:.0f} s)")
+        for mutation in mutations:
+            ok &= check_one(tree, mutation)
+    return ok
+
+
+def check_one(tree: Path, mutation: Mutation) -> bool:
+    path = tree / mutation.path
+    text = path.read_text()
+    count = text.count(mutation.original)
+    if count != 1:
+        print(f"{mutation.name}: ERROR {mutation.original!r} occurs {count} times in {mutation.path}")
+        return False
+    start = time.monotonic()
+    try:
+        path.write_text(text.replace(mutation.original, mutation.broken))
+        failed, _, tail = failed_tests(tree, mutation.tests)
+    finally:
+        path.write_text(text)
+    survived = [node for node in mutation.tests if test_name(node) not in failed]
+    seconds = time.monotonic() - start
+    if survived:
+        print(f"{mutation.name}: SURVIVED ({mutation.what}); still passing: {', '.join(survived)}\n{tail}")
+        return False
+    print(f"{mutation.name}: caught by {', '.join(mutation.tests)} ({seconds:.0f} s)")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("names", nargs="*", help="mutations to run (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the mutations and their tests")
+    args = parser.parse_args(argv)
+    known = {mutation.name: mutation for mutation in MUTATIONS}
+    unknown = [name for name in args.names if name not in known]
+    if unknown:
+        parser.error(f"unknown mutation(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    chosen = [known[name] for name in args.names] or list(MUTATIONS)
+    if args.list:
+        for mutation in chosen:
+            print(f"{mutation.name}: {mutation.what}\n  {mutation.path}\n  " + "\n  ".join(mutation.tests))
+        return 0
+    return 0 if check(chosen) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
