@@ -1,0 +1,72 @@
+"""The studio page in a real browser (headless Chromium): from the click on Generate to the exact
+preview on screen, measured by the page itself (performance.now() in the frame that paints it)."""
+
+from __future__ import annotations
+
+import math
+import statistics
+import tempfile
+from pathlib import Path
+
+from common import Figure
+
+from plitka.cog_client import running_server
+from plitka.studio import StudioServer
+from plitka.studio.backends import CogBackend
+from plitka.studio.browser import headless_chromium, missing
+from plitka.studio.predictions import PredictionStore
+
+TARGET_CLICK_TO_PREVIEW_S = 0.5
+NAME = "studio: click to preview on screen, procedural (median / slowest, in the browser)"
+
+
+def click_to_screen(url: str, count: int) -> list[dict]:
+    """`count` predictions from the page, one after the other; the page's timing record of each."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with headless_chromium() as driver:
+        driver.get(f"{url}/?lang=en")
+        wait = WebDriverWait(driver, 120, poll_frequency=0.05)
+        wait.until(lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        for code in ("RED", "WHITE"):
+            driver.find_element("css selector", f'button.swatch[data-code="{code}"]').click()
+        for seed in range(count):
+            driver.find_element("id", "seed").clear()
+            driver.find_element("id", "seed").send_keys(str(seed))
+            driver.find_element("id", "generate").click()
+            wait.until(
+                lambda d, n=seed + 1: (
+                    d.execute_script(
+                        "return window.studio.timings.filter((t) => t.clickToFinalMs !== undefined).length"
+                    )
+                    >= n
+                )
+            )
+            wait.until(lambda d: d.find_element("id", "generate").is_enabled())
+        return driver.execute_script("return window.studio.timings")
+
+
+def figures(quick: bool) -> list[Figure]:
+    reason = missing()
+    if reason:
+        return [Figure(NAME, math.nan, "s", note=f"not measured: {reason}")]
+    store = PredictionStore()
+    work = Path(tempfile.mkdtemp(prefix="plitka-bench-studio-"))
+    with running_server(work) as api, StudioServer(CogBackend(api, store), store) as studio:
+        timings = click_to_screen(studio.url, 6 if quick else 21)[1:]  # the first warms the page up
+    previews = [t["clickToPreviewMs"] / 1000 for t in timings]
+    finals = [t["clickToFinalMs"] / 1000 for t in timings]
+    return [
+        Figure(
+            NAME,
+            statistics.median(previews),
+            "s",
+            TARGET_CLICK_TO_PREVIEW_S,
+            note=f"slowest {max(previews):.3f} s of {len(previews)}; the target is checked on the median",
+        ),
+        Figure(
+            "studio: click to final picture on screen, procedural 1024 (median)",
+            statistics.median(finals),
+            "s",
+        ),
+    ]
