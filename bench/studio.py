@@ -55,18 +55,28 @@ def figures(quick: bool) -> list[Figure]:
     with running_server(work) as api, StudioServer(CogBackend(api, store), store) as studio:
         timings = click_to_screen(studio.url, 6 if quick else 21)[1:]  # the first warms the page up
     previews = [t["clickToPreviewMs"] / 1000 for t in timings]
-    finals = [t["clickToFinalMs"] / 1000 for t in timings]
+    answered = statistics.median(t["clickToAnswerMs"] for t in timings) / 1000
+    known = statistics.median(t["clickToPreviewKnownMs"] for t in timings) / 1000
     return [
         Figure(
             NAME,
             statistics.median(previews),
             "s",
             TARGET_CLICK_TO_PREVIEW_S,
-            note=f"slowest {max(previews):.3f} s of {len(previews)}; the target is checked on the median",
+            note=(
+                f"slowest {max(previews):.3f} s of {len(previews)}; medians: the studio accepted the"
+                f" prediction {answered:.3f} s, the page knew the preview {known:.3f} s after the click"
+            ),
+        ),
+        Figure(
+            "studio: click to the slowest preview on screen, procedural",
+            max(previews),
+            "s",
+            TARGET_CLICK_TO_PREVIEW_S,
         ),
         Figure(
             "studio: click to final picture on screen, procedural 1024 (median)",
-            statistics.median(finals),
+            statistics.median(t["clickToFinalMs"] / 1000 for t in timings),
             "s",
         ),
     ]

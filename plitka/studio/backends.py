@@ -143,14 +143,18 @@ class CogBackend:
         prediction = self.store.get(prediction_id)
         if prediction is None:
             return
-        record(self.store, prediction_id, body, prediction.inputs, decode_outputs(body.get("output")))
+        outputs = decode_outputs(body.get("output"), prediction.outputs)
+        record(self.store, prediction_id, body, prediction.inputs, outputs)
 
 
-def decode_outputs(raw: Any) -> list[Output] | None:
+def decode_outputs(raw: Any, known: list[Output]) -> list[Output] | None:
+    """The outputs of a webhook body; those already `known` are kept, not decoded again (every
+    webhook carries all outputs so far, and a long prediction sends one per log line)."""
     if not isinstance(raw, list):
         return None
-    outputs = []
-    for index, uri in enumerate(raw):
+    outputs = list(known[: len(raw)])
+    for index in range(len(outputs), len(raw)):
+        uri = raw[index]
         try:
             outputs.append(decode_data_uri(str(uri), index))
         except ValueError as error:

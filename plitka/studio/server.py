@@ -37,7 +37,7 @@ STATIC_TYPES = {
 MAX_BODY = 24 * 2**20  # a request from the page: the inputs, with a photo as a data URL at most
 MAX_WEBHOOK = 256 * 2**20  # coglet posts the whole prediction so far, outputs as data URIs
 LONG_POLL = 20.0  # seconds a GET of a prediction waits for news
-SCHEMA_TTL = 10.0  # seconds the API's schema is reused before it is asked again
+SCHEMA_TTL = 10.0  # seconds a page load reuses the API's schema before asking again
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
@@ -63,14 +63,18 @@ class Studio:
         self._schema: tuple[float, dict[str, Any]] | None = None
         self._schema_lock = threading.Lock()
 
-    def inputs(self) -> dict[str, Any]:
+    def inputs(self, fresh: bool = False) -> dict[str, Any]:
+        """The served schema's inputs; asked again when `fresh` and older than SCHEMA_TTL (a page
+        load), else reused, so that starting a prediction costs no extra call to the API."""
         with self._schema_lock:
-            if self._schema is None or time.monotonic() - self._schema[0] > SCHEMA_TTL:
+            stale = self._schema is None or (fresh and time.monotonic() - self._schema[0] > SCHEMA_TTL)
+            if stale:
                 self._schema = (time.monotonic(), input_properties(self.backend.schema()))
+            assert self._schema is not None
             return self._schema[1]
 
     def config(self) -> dict[str, Any]:
-        inputs = self.inputs()
+        inputs = self.inputs(fresh=True)
         return {
             "api": self.backend.description,
             "palette": palette_rows(),

@@ -249,6 +249,7 @@ async function generate(event) {
   const input = { colors: mixText(), angle: Number($("angle").value), quality: $("quality").value, seed: seedValue() };
   const image = await state.imageReading;
   if (image) input.image = image;
+  let ticking = null;
   $("generate").disabled = true;
   $("downloads").hidden = true;
   $("colormap").hidden = true;
@@ -257,9 +258,10 @@ async function generate(event) {
   setProgress(t("starting"), 0);
   try {
     let prediction = await api("POST", "/api/predictions", { input });
-    const seen = { clickAt, shown: {} };
+    const seen = { clickAt, shown: {}, answeredAt: performance.now() };
     state.current = { prediction, input, seen };
     renderPrediction(state.current);
+    ticking = setInterval(() => renderPrediction(state.current), 1000); // the seconds keep counting
     while (!["succeeded", "failed", "canceled"].includes(prediction.status)) {
       prediction = await api("GET", `/api/predictions/${prediction.id}?after=${prediction.version}`);
       state.current.prediction = prediction;
@@ -269,6 +271,7 @@ async function generate(event) {
     $("progress-box").hidden = true;
     showApiError(error.field !== undefined ? error : { field: null, message: String(error) });
   } finally {
+    clearInterval(ticking);
     $("generate").disabled = false;
   }
 }
@@ -299,12 +302,15 @@ function setProgress(text, fraction) {
 function renderPrediction(current) {
   const { prediction, seen } = current;
   const outputs = Object.fromEntries(prediction.outputs.map((o) => [o.kind, o]));
-  const elapsed = t("seconds", { s: prediction.elapsed.toLocaleString(state.lang, { maximumFractionDigits: 1 }) });
+  const terminal = ["succeeded", "failed", "canceled"].includes(prediction.status);
+  if (terminal && seen.endedAt === undefined) seen.endedAt = performance.now();
+  const seconds = ((seen.endedAt ?? performance.now()) - seen.clickAt) / 1000;
+  const elapsed = t("seconds", { s: seconds.toLocaleString(state.lang, { maximumFractionDigits: 0 }) });
   if (prediction.status === "failed" || prediction.status === "canceled") {
     setProgress(t(prediction.status), 1);
     if (prediction.error && !seen.errorShown) { seen.errorShown = true; showApiError(prediction.error); }
   } else if (prediction.status === "succeeded") {
-    setProgress(t("done", { s: prediction.elapsed.toLocaleString(state.lang, { maximumFractionDigits: 2 }) }), 1);
+    setProgress(t("done", { s: seconds.toLocaleString(state.lang, { maximumFractionDigits: 2 }) }), 1);
   } else {
     const count = prediction.outputs.length;
     const stage = [t(prediction.status === "starting" ? "queued" : "waitingPreview"), t("waitingFinal"), t("waitingMap"), t("waitingMap")][count];
@@ -325,6 +331,7 @@ function showPicture(output, seen, id) {
   // The preview is always painted before the final, even when both arrive in one answer.
   if (seen.shown[output.kind]) return;
   seen.shown[output.kind] = true;
+  seen[`${output.kind}KnownAt`] = performance.now();
   const probe = new Image();
   probe.src = output.url;
   const decoded = probe.decode().catch(() => null);
@@ -342,12 +349,14 @@ function showPicture(output, seen, id) {
 
 function markShown(kind, seen, id) {
   // Called in the frame that first paints the picture: the click->screen time of this prediction.
-  const ms = performance.now() - seen.clickAt;
   let timing = window.studio.timings.find((x) => x.id === id);
   if (!timing) { timing = { id }; window.studio.timings.push(timing); }
-  timing[kind === "final" ? "clickToFinalMs" : "clickToPreviewMs"] = Math.round(ms * 10) / 10;
+  const since = (at) => Math.round((at - seen.clickAt) * 10) / 10;
+  timing[kind === "final" ? "clickToFinalMs" : "clickToPreviewMs"] = since(performance.now());
+  // Where the time went: the studio accepted the prediction; the page learnt the preview exists.
+  timing.clickToAnswerMs = since(seen.answeredAt);
+  if (kind === "preview") timing.clickToPreviewKnownMs = since(seen.previewKnownAt);
   window.studio.events.push({ kind, id, at: performance.now() });
-  if (kind === "final" && timing.clickToPreviewMs === undefined) timing.clickToPreviewMs = timing.clickToFinalMs;
   const p = timing.clickToPreviewMs, f = timing.clickToFinalMs;
   if (p !== undefined && f !== undefined) {
     $("timing").textContent = t("timing", { p: (p / 1000).toFixed(2), f: (f / 1000).toFixed(2) });
