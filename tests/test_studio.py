@@ -5,6 +5,9 @@ The page itself, in a real browser, is tests/test_studio_browser.py.
 
 import io
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,7 +17,7 @@ import pytest
 import requests
 from PIL import Image
 
-from plitka.cog_client import ROOT, decode, running_server
+from plitka.cog_client import ROOT, decode, free_port, running_server
 from plitka.palette import PALETTE
 from plitka.render.swatch import crumb_crop
 from plitka.studio import StudioServer
@@ -308,3 +311,69 @@ def test_replicate_token_is_used_by_the_studio_and_never_served(tmp_path):
     assert replicate.authorised and all(ok for _, ok in replicate.authorised)
     assert not [body for body in served if TOKEN.encode() in body]
     assert not [body for body in served if b"r8_" in body]
+
+
+# --- the commands ------------------------------------------------------------------------------
+
+
+def wait_for_config(url: str, process: subprocess.Popen, timeout: float = 180) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"exited with {process.returncode}"
+        try:
+            answer = requests.get(f"{url}/api/config", timeout=10)
+            if answer.status_code == 200:  # 502 while the API is starting
+                return answer.json()
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.3)
+    raise AssertionError(f"no studio at {url} after {timeout} s")
+
+
+def answers(url: str) -> bool:
+    try:
+        requests.get(url, timeout=5)
+        return True
+    except requests.ConnectionError:
+        return False
+
+
+def gone(url: str, timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while answers(url):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.3)
+    return True
+
+
+def start(tmp_path, *arguments: str) -> subprocess.Popen:
+    env = dict(os.environ, PLITKA_WORK_DIR=str(tmp_path))
+    log = open(tmp_path / "command.log", "wb")  # noqa: SIM115 -- the process writes it until it ends
+    return subprocess.Popen([sys.executable, "-m", "plitka.cli", *arguments], env=env, stdout=log, stderr=log)
+
+
+def test_plitka_studio_starts_its_own_api_and_stops_it_on_sigterm(tmp_path):
+    studio = f"http://127.0.0.1:{free_port()}"
+    process = start(tmp_path, "studio", "--port", studio.rsplit(":", 1)[1])
+    try:
+        config = wait_for_config(studio, process)
+        api = config["api"].removeprefix("local Cog server ")
+        assert requests.get(f"{api}/health-check", timeout=10).json()["status"] == "READY"
+    finally:
+        process.terminate()
+        assert process.wait(timeout=60) == 0
+    assert gone(api), "the Cog server the studio started outlived it"
+
+
+def test_plitka_serve_offers_the_studio_beside_it(tmp_path):
+    api, studio = (f"http://127.0.0.1:{free_port()}" for _ in range(2))
+    process = start(tmp_path, "serve", "--port", api.rsplit(":", 1)[1], "--studio", studio.rsplit(":", 1)[1])
+    try:
+        config = wait_for_config(studio, process)
+        assert config["api"] == f"local Cog server {api}"
+        assert len(config["palette"]) == 29
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+    assert gone(studio), "the studio outlived the server it was started beside"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 from contextlib import ExitStack
@@ -24,6 +25,8 @@ def studio_main(host: str, port: int, api: str | None, replicate: str | None, ex
 
 
 def _serve(host: str, port: int, api: str | None, replicate: str | None, exit_with_parent: bool) -> int:
+    # `kill` (SIGTERM) ends the studio as Ctrl-C does, so that a Cog server it started is stopped too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     store = PredictionStore()
     parent = os.getppid()
     with ExitStack() as stack:

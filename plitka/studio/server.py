@@ -258,17 +258,23 @@ class StudioServer:
             backend.webhook_base = (
                 f"http://127.0.0.1:{self.httpd.server_address[1]}/hooks/{self.studio.webhook_secret}/"
             )
-        self._thread: threading.Thread | None = None
+        self._stop_warming = threading.Event()
+        self._warming = threading.Thread(
+            target=self.studio.swatches.warm, args=(self._stop_warming,), daemon=True
+        )
 
     def start(self) -> StudioServer:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self._thread.start()
-        threading.Thread(target=self.studio.swatches.warm, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._warming.start()
         return self
 
     def close(self) -> None:
+        # Rendering threads still running at interpreter exit can abort it (native code): end them.
+        self._stop_warming.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+        if self._warming.is_alive():
+            self._warming.join(timeout=30)
 
     def __enter__(self) -> StudioServer:
         return self.start()

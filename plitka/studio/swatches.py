@@ -35,7 +35,9 @@ class SwatchCache:
                 self._png[code] = buffer.getvalue()
             return self._png[code]
 
-    def warm(self) -> None:
-        """Render every swatch ahead of the page asking (run in a thread at start)."""
+    def warm(self, stop: threading.Event) -> None:
+        """Render every swatch ahead of the page asking (run in a thread at start) until `stop`."""
         for code in PALETTE.codes:
+            if stop.is_set():
+                return
             self.png(code)

@@ -477,19 +477,29 @@ async function start() {
     $("seed").removeAttribute("aria-invalid");
   });
   $("image").addEventListener("change", readImage);
-  try {
-    const config = await api("GET", "/api/config");
-    state.palette = config.palette;
-    state.byCode = Object.fromEntries(config.palette.map((c) => [c.code, c]));
-    state.inputs = config.inputs;
-    $("api-name").textContent = config.api;
-    $("image-field").hidden = !config.image_input;
-    $("seed").value = "7";
-    applyLanguage(state.lang);
-    document.body.dataset.ready = "true";
-  } catch (error) {
-    $("load-error").textContent = t("loadFailed", { e: error.message || String(error) });
-    $("load-error").hidden = false;
+  const config = await loadConfig();
+  state.palette = config.palette;
+  state.byCode = Object.fromEntries(config.palette.map((c) => [c.code, c]));
+  state.inputs = config.inputs;
+  $("api-name").textContent = config.api;
+  $("image-field").hidden = !config.image_input;
+  $("seed").value = "7";
+  applyLanguage(state.lang);
+  document.body.dataset.ready = "true";
+}
+
+async function loadConfig() {
+  // The API may still be starting (`plitka serve --studio`): say so, and ask again each second.
+  for (;;) {
+    try {
+      const config = await api("GET", "/api/config");
+      $("load-error").hidden = true;
+      return config;
+    } catch (error) {
+      $("load-error").textContent = t("loadFailed", { e: error.message || String(error) });
+      $("load-error").hidden = false;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 
