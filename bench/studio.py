@@ -10,14 +10,14 @@ from pathlib import Path
 
 from common import Figure
 
-from plitka.cog_client import running_server
+from plitka.cog_client import WebhookReceiver, running_server
 from plitka.studio import StudioServer
 from plitka.studio.backends import CogBackend
 from plitka.studio.browser import headless_chromium, missing
 from plitka.studio.predictions import PredictionStore
 
 TARGET_CLICK_TO_PREVIEW_S = 0.5
-NAME = "studio: click to preview on screen, procedural (median / slowest, in the browser)"
+NAME = "studio: click to preview on screen, procedural (median, in the browser)"
 
 
 def click_to_screen(url: str, count: int) -> list[dict]:
@@ -52,8 +52,12 @@ def figures(quick: bool) -> list[Figure]:
         return [Figure(NAME, math.nan, "s", note=f"not measured: {reason}")]
     store = PredictionStore()
     work = Path(tempfile.mkdtemp(prefix="plitka-bench-studio-"))
+    count = 6 if quick else 21
     with running_server(work) as api, StudioServer(CogBackend(api, store), store) as studio:
-        timings = click_to_screen(studio.url, 6 if quick else 21)[1:]  # the first warms the page up
+        timings = click_to_screen(studio.url, count)[1:]  # the first warms the page up
+        with WebhookReceiver() as hooks:  # the API alone, same server, same inputs, right after
+            direct = [hooks.predict(api, colors="60% RED, 40% WHITE", seed=seed) for seed in range(count)][1:]
+    api_first = statistics.median(run.first_output_seconds for run in direct)
     previews = [t["clickToPreviewMs"] / 1000 for t in timings]
     answered = statistics.median(t["clickToAnswerMs"] for t in timings) / 1000
     known = statistics.median(t["clickToPreviewKnownMs"] for t in timings) / 1000
@@ -73,6 +77,12 @@ def figures(quick: bool) -> list[Figure]:
             max(previews),
             "s",
             TARGET_CLICK_TO_PREVIEW_S,
+        ),
+        Figure(
+            "studio: the API alone, request to first output (webhook), same server (median)",
+            api_first,
+            "s",
+            note="what the Cog server itself takes for the preview; the rest is the studio and the page",
         ),
         Figure(
             "studio: click to final picture on screen, procedural 1024 (median)",
