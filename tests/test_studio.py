@@ -168,6 +168,9 @@ def test_studio_refuses_oversized_and_malformed_requests(studio):
     assert requests.post(f"{studio}/api/predictions", data=b"{not json", timeout=10).status_code == 400
     assert requests.get(f"{studio}/static/../server.py", timeout=10).status_code == 404
     assert requests.get(f"{studio}/api/predictions/{'0' * 32}", timeout=10).status_code == 404
+    flood = "&".join(f"a{i}=1" for i in range(20))
+    assert requests.get(f"{studio}/api/predictions/{'0' * 32}?{flood}", timeout=10).status_code == 400
+    assert requests.get(f"{studio}/api/predictions/{'0' * 32}?after=x", timeout=10).status_code == 400
 
 
 def test_webhook_needs_the_studios_secret(studio):

@@ -44,7 +44,6 @@ class Backend(Protocol):
 
     def schema(self) -> dict[str, Any]: ...
     def start(self, prediction_id: str, inputs: dict[str, Any]) -> FieldError | None: ...
-    def cancel(self, prediction_id: str) -> None: ...
     def on_webhook(self, prediction_id: str, body: dict[str, Any]) -> None: ...
 
 
@@ -136,9 +135,6 @@ class CogBackend:
             return None
         return _refusal(status, answer, inputs)
 
-    def cancel(self, prediction_id: str) -> None:
-        _call("POST", f"{self.url}/predictions/{prediction_id}/cancel")
-
     def on_webhook(self, prediction_id: str, body: dict[str, Any]) -> None:
         prediction = self.store.get(prediction_id)
         if prediction is None:
@@ -208,13 +204,6 @@ class ReplicateBackend:
         self._remote_ids[prediction_id] = str(answer["id"])
         threading.Thread(target=self._follow, args=(prediction_id,), daemon=True).start()
         return None
-
-    def cancel(self, prediction_id: str) -> None:
-        remote = self._remote_ids.get(prediction_id)
-        if remote:
-            _call(
-                "POST", f"{self.api}/predictions/{urllib.parse.quote(remote)}/cancel", headers=self._headers
-            )
 
     def on_webhook(self, prediction_id: str, body: dict[str, Any]) -> None:
         return None  # predictions are polled

@@ -151,11 +151,6 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/predictions":
             prediction = self.studio.start(self._read_json(MAX_BODY))
             return self._json(prediction.to_dict(), HTTPStatus.CREATED)
-        if match := re.fullmatch(r"/api/predictions/(?P<id>[0-9a-f]{32})/cancel", path):
-            if self.studio.store.get(match["id"]) is None:
-                raise RequestRefused(HTTPStatus.NOT_FOUND, None, "no such prediction")
-            self.studio.backend.cancel(match["id"])
-            return self._json({"id": match["id"]}, HTTPStatus.ACCEPTED)
         if match := re.fullmatch(r"/hooks/(?P<secret>[0-9a-f]{32})/(?P<id>[0-9a-f]{32})", path):
             if not secrets.compare_digest(match["secret"], self.studio.webhook_secret):
                 raise RequestRefused(HTTPStatus.NOT_FOUND, None, "not found")
@@ -170,7 +165,11 @@ class Handler(BaseHTTPRequestHandler):
     def _guarded(self, route: Any) -> None:
         url = urlsplit(self.path)
         try:
-            route(url.path, parse_qs(url.query, max_num_fields=8))
+            try:
+                query = parse_qs(url.query, max_num_fields=8)
+            except ValueError:
+                raise RequestRefused(HTTPStatus.BAD_REQUEST, None, "too many query fields") from None
+            route(url.path, query)
         except RequestRefused as refused:
             self._json({"error": refused.error.to_dict()}, refused.status)
         except BackendError as error:
