@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from plitka.cog_client import running_server
+from plitka.cog_client import free_port, running_server
 from plitka.palette import PALETTE
 from plitka.studio import StudioServer
 from plitka.studio.backends import CogBackend
@@ -25,12 +25,15 @@ WAIT = 60  # seconds for anything the server does (a 2-core machine shared with 
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory):
+def api(tmp_path_factory):
+    with running_server(tmp_path_factory.mktemp("work")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def studio(api):
     store = PredictionStore()
-    with (
-        running_server(tmp_path_factory.mktemp("work")) as api,
-        StudioServer(CogBackend(api, store), store) as server,
-    ):
+    with StudioServer(CogBackend(api, store), store) as server:
         yield server.url
 
 
@@ -275,12 +278,26 @@ class WithImageInput(CogBackend):
         return super().start(prediction_id, inputs)
 
 
-def test_photo_upload_appears_only_with_an_image_input(page, browser, tmp_path, studio):
+def test_page_waits_for_an_api_that_is_still_starting(browser, api):
+    store = PredictionStore()
+    backend = CogBackend(f"http://127.0.0.1:{free_port()}", store)  # nothing listens there yet
+    with StudioServer(backend, store) as studio:
+        browser.get(f"{studio.url}/?lang=en")
+        until(browser, lambda d: by_id(d, "load-error").is_displayed())
+        assert "could not reach the API" in by_id(browser, "load-error").text
+        backend.url = api  # as `plitka serve --studio` does: the server comes up after the page
+        until(browser, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        assert not by_id(browser, "load-error").is_displayed()
+        pick(browser, "RED")
+        by_id(browser, "generate").click()
+        assert finished(browser)["clickToPreviewMs"] > 0
+
+
+def test_photo_upload_appears_only_with_an_image_input(page, browser, tmp_path, api):
     assert not by_id(page, "image-field").is_displayed()  # the served schema has no `image`
     photo = tmp_path / "photo.png"
     Image.new("RGB", (8, 8), (200, 30, 40)).save(photo)
     store = PredictionStore()
-    api = by_id(page, "api-name").text.removeprefix("local Cog server ")
     backend = WithImageInput(api, store)
     with StudioServer(backend, store) as other:
         browser.get(f"{other.url}/?lang=en")
