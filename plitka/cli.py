@@ -1,4 +1,4 @@
-"""The `plitka` command: generate, measure, serve, eval-measure, tiny-weights."""
+"""The `plitka` command: generate, measure, serve, studio, eval-measure, tiny-weights."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -76,7 +77,18 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the real Cog HTTP server (coglet) on this checkout")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--studio", type=int, metavar="PORT", help="also serve the studio page on this port")
     serve.set_defaults(handler=_serve)
+
+    studio = commands.add_parser("studio", help="a web page to choose a mix by eye (docs/studio.md)")
+    studio.add_argument("--port", type=int, default=8080)
+    studio.add_argument("--host", default="127.0.0.1")
+    studio.add_argument("--api", help="a running Cog server's URL; neither this nor --replicate: start one")
+    studio.add_argument(
+        "--replicate", metavar="OWNER/MODEL[:VERSION]", help="use Replicate (token: REPLICATE_API_TOKEN)"
+    )
+    studio.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
+    studio.set_defaults(handler=_studio)
 
     evaluate = commands.add_parser("eval-measure", help="measurement error on a labelled folder")
     evaluate.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
@@ -162,11 +174,21 @@ def _serve(args: argparse.Namespace) -> int:
             " keep it behind a proxy that allows only [A-Za-z0-9_-] ids",
             args.host,
         )
+    if args.studio is not None:  # a child that follows this process (the supervisor) out
+        api = f"http://127.0.0.1:{args.port}"
+        command = ["studio", "--port", str(args.studio), "--api", api, "--exit-with-parent"]
+        subprocess.Popen([sys.executable, "-m", "plitka.cli", *command])
     os.chdir(ROOT)
     command = [sys.executable, "-m", "cog.server.http", "--host", args.host]
     times = SupervisorTimes(stuck_seconds=settings.stuck_seconds)
     health_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "localhost") else args.host
     return Supervisor(command, env, f"http://{health_host}:{args.port}", times).run()
+
+
+def _studio(args: argparse.Namespace) -> int:
+    from plitka.studio.main import studio_main
+
+    return studio_main(args.host, args.port, args.api, args.replicate, args.exit_with_parent)
 
 
 def _eval_measure(args: argparse.Namespace) -> int:

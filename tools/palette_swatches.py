@@ -3,7 +3,7 @@
     python tools/palette_swatches.py [--out PNG] [--columns N]
 
 Each swatch shows the colour's sRGB from colors.json as a flat band, a crop of the product's own
-procedural render of a 100% tile of that colour (plitka.layout + plitka.render), and its code,
+procedural render of a 100% tile of that colour (plitka.render.swatch), and its code,
 English name and hex value. The same palette and library versions give the same file.
 """
 
@@ -15,15 +15,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from plitka.layout import build_layout
 from plitka.palette import PALETTE, PaletteColor
-from plitka.render import render_tile
+from plitka.render.swatch import crumb_crop
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = ROOT / "docs" / "images" / "palette.png"
 
-RENDER_SIZE = 1024  # crumbs are ~1.6% of the tile side: about 14 px across at 1024, as in a photo
-SEED = 7
 CELL_WIDTH = 132
 FLAT_HEIGHT = 18  # the band of the exact palette colour
 CROP_HEIGHT = 64  # the rendered crumbs below it
@@ -36,14 +33,6 @@ FAINT: RGB = (110, 110, 110)
 TEXT_LEVELS = 7  # anti-aliasing steps kept between the paper and each ink
 PNG_COLOURS = 256
 CHUNK = 16384  # pixels matched against the palette at a time
-
-
-def crumb_crop(color: PaletteColor) -> Image.Image:
-    """A CELL_WIDTH x CROP_HEIGHT piece from the middle of a rendered single-colour tile."""
-    layout = build_layout({color.code: 100.0}, size=RENDER_SIZE, seed=SEED)
-    tile = render_tile(layout, angle=0, size=RENDER_SIZE)
-    left, top = (RENDER_SIZE - CELL_WIDTH) // 2, (RENDER_SIZE - CROP_HEIGHT) // 2
-    return tile.crop((left, top, left + CELL_WIDTH, top + CROP_HEIGHT))
 
 
 def swatch(color: PaletteColor, crumbs: Image.Image, fonts: tuple[ImageFont.ImageFont, ...]) -> Image.Image:
@@ -115,7 +104,7 @@ def indexed(sheet: Image.Image, palette: np.ndarray) -> Image.Image:
 def write_png(colors: list[PaletteColor], out: Path, columns: int) -> int:
     """Draw the sheet, save it with its own palette; return the file size in bytes."""
     fonts = (ImageFont.load_default(13), ImageFont.load_default(11))  # Pillow's bundled font: same everywhere
-    crops = [crumb_crop(color) for color in colors]
+    crops = [crumb_crop(color, CELL_WIDTH, CROP_HEIGHT) for color in colors]
     sheet = grid([swatch(c, crumbs, fonts) for c, crumbs in zip(colors, crops, strict=True)], columns)
     out.parent.mkdir(parents=True, exist_ok=True)
     indexed(sheet, png_palette(colors, crops)).save(out, optimize=True)
