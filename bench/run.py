@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import Figure, machine, print_table
 
-PARTS = ("procedural", "serving", "sdxl_tiny", "cold_start", "governor")
+PARTS = ("procedural", "serving", "sdxl_tiny", "cold_start", "governor", "training")
 
 
 def run_parts(parts: list[str], quick: bool) -> list[Figure]:
@@ -27,6 +27,7 @@ def run_parts(parts: list[str], quick: bool) -> list[Figure]:
     import procedural
     import sdxl_tiny
     import serving
+    import training
 
     from plitka.diffusion.tiny import write_tiny_weights
 
@@ -37,6 +38,7 @@ def run_parts(parts: list[str], quick: bool) -> list[Figure]:
         "sdxl_tiny": lambda: sdxl_tiny.figures(weights, quick),
         "cold_start": lambda: cold_start.figures(weights, quick),
         "governor": lambda: governor.figures(weights, quick),
+        "training": lambda: training.figures(weights, quick),
     }
     figures = []
     for part in parts:

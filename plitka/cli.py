@@ -1,4 +1,4 @@
-"""The `plitka` command: generate, measure, serve, eval-measure, tiny-weights."""
+"""The `plitka` command: generate, measure, serve, train, eval-measure, tiny-weights."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from plitka.request import (
     build_request,
 )
 from plitka.settings import SettingsError, configure_logging, get_settings
+from plitka.training.inputs import TRAINING_FIELDS, TrainingInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         configure_logging(get_settings())
         return args.handler(args)
-    except (RequestError, SettingsError, WeightsError) as error:
+    except (RequestError, SettingsError, WeightsError, TrainingInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (MemoryShortError, BusyError) as error:  # the request was fine; this machine could not run it
@@ -74,7 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the real Cog HTTP server (coglet) on this checkout")
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--train", action="store_true", help="serve train.py:train at /trainings instead")
     serve.set_defaults(handler=_serve)
+
+    train = commands.add_parser("train", help="train the product's LoRA and TI from labelled photos")
+    train.add_argument("data", type=Path, help="a folder (or .zip/.tar) with the photos and labels.csv")
+    train.add_argument("--out", type=Path, required=True, help="the weights tar to write")
+    for name, spec in TRAINING_FIELDS.items():
+        train.add_argument(
+            f"--{name.replace('_', '-')}", type=spec.kind, default=None, help=f"{spec.description} "
+            f"Default {spec.default}" + (f", {spec.low:g} to {spec.high:g}." if spec.low is not None else ".")
+        )  # fmt: skip
+    train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("eval-measure", help="measurement error on a labelled folder")
     evaluate.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
@@ -142,6 +154,8 @@ def _serve(args: argparse.Namespace) -> int:
     if not (ROOT / "predict.py").exists():
         raise SystemExit(f"plitka serve runs from a checkout: {ROOT / 'predict.py'} is missing")
     env = dict(os.environ, PORT=str(args.port), COG_PREDICT_TYPE_STUB="predict.py:Predictor")
+    mode = ["--x-mode", "train"] if args.train else []
+    env["COG_TRAIN_TYPE_STUB"] = "train.py:train"
     # Replicate's image sets COG_MAX_CONCURRENCY from cog.yaml; here it follows PLITKA_MAX_CONCURRENCY.
     env.setdefault("COG_MAX_CONCURRENCY", str(get_settings().max_concurrency))
     # glibc gives threads their own malloc arenas, each keeping its peak: predictions on changing
@@ -151,7 +165,29 @@ def _serve(args: argparse.Namespace) -> int:
     # coglet starts its worker with the `python` found on PATH: make that this interpreter.
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     os.chdir(ROOT)
-    os.execvpe(sys.executable, [sys.executable, "-m", "cog.server.http", "--host", args.host], env)
+    os.execvpe(sys.executable, [sys.executable, "-m", "cog.server.http", "--host", args.host, *mode], env)
+
+
+def _train(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from plitka.training import TrainingService, build_config, unpack_archive
+
+    config = build_config(**{name: getattr(args, name) for name in TRAINING_FIELDS})
+    with tempfile.TemporaryDirectory() as scratch:
+        data = args.data
+        if data.is_file():  # an archive: the same checks as the Cog form's input_images
+            data = unpack_archive(data, Path(scratch) / "data", field="DATA")
+        elif not data.is_dir():
+            raise TrainingInputError("DATA", f"{data} is neither a folder nor an archive")
+        manifest = TrainingService().train(data, config, args.out.resolve(), progress=print)
+    summary = {key: manifest[key] for key in ("base_model", "steps", "loss", "seconds")}
+    print(
+        json.dumps(
+            {"weights": str(args.out.resolve()), **summary, "validation_mae": manifest["validation"]["mae"]}
+        )
+    )
+    return 0
 
 
 def _eval_measure(args: argparse.Namespace) -> int:

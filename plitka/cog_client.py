@@ -33,15 +33,24 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_server(work_dir: Path, **env_changes: str) -> Iterator[str]:
-    """The server's base URL; stopped on exit. Its log is work_dir/server.log."""
+def running_server(work_dir: Path, train: bool = False, **env_changes: str) -> Iterator[str]:
+    """The server's base URL; stopped on exit. Its log is work_dir/server.log. `train`: coglet's
+    train mode (train.py:train at /trainings) instead of predictions."""
     port = free_port()
     env = dict(os.environ, PLITKA_WORK_DIR=str(work_dir), **env_changes)
     log_path = work_dir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             # `plitka serve` execs `python -m cog.server.http` (coglet) for predict.py:Predictor.
-            [sys.executable, "-m", "plitka.cli", "serve", "--port", str(port)],
+            [
+                sys.executable,
+                "-m",
+                "plitka.cli",
+                "serve",
+                "--port",
+                str(port),
+                *(["--train"] if train else []),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -31,6 +31,7 @@ LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out.0", "conv2")  # as the earlier p
 LORA_WEIGHT_DECAY = 0.004
 MAX_GRAD_NORM = 1.0
 FIXED_BATCH_SEED = 1234
+FIXED_BATCH_PHOTOS = 4  # the fixed batch whose loss is compared before and after, whatever batch_size
 LOG_LINES = 50  # about this many progress lines per training, whatever its length
 
 
@@ -174,7 +175,7 @@ class Trainer:
             start = time.perf_counter()
             if step == config.ti_trained_steps + 1 and config.ti_lr > 0:
                 self._freeze_ti(step)
-            loss = self._step(self._batch())
+            loss = self._step(*self._batch())
             self.log.losses.append(loss)
             self.log.step_seconds.append(time.perf_counter() - start)
             if step % every == 0 or step == config.steps:
@@ -201,11 +202,11 @@ class Trainer:
             encoder.embedding.grad = None  # AdamW skips a parameter without a gradient
         self.progress(f"step {step}: TI rows frozen, the LoRA goes on alone")
 
-    def _step(self, pixels: Any) -> float:
+    def _step(self, pixels: Any, captions: list[str]) -> float:
         torch = self.torch
         self.unet.train()
         with self._autocast():
-            loss = self._loss(pixels, *self._noise(len(pixels), self.generator))
+            loss = self._loss(pixels, captions, *self._noise(len(pixels), self.generator))
         loss.backward()
         trainable = [p for group in self.optimizer.param_groups for p in group["params"] if p.requires_grad]
         torch.nn.utils.clip_grad_norm_(trainable, MAX_GRAD_NORM)
@@ -229,7 +230,7 @@ class Trainer:
 
     # --- batches ---------------------------------------------------------------------------------
 
-    def _batch(self) -> Any:
+    def _batch(self) -> tuple[Any, list[str]]:
         """batch_size photos, each once per pass over the set in a shuffled order, augmented."""
         images = []
         for _ in range(self.config.batch_size):
@@ -237,14 +238,14 @@ class Trainer:
                 self._order = list(range(len(self.photos)))
                 self.rng.shuffle(self._order)
             images.append(self.photos[self._order.pop()])
-        self._captions = [photo.caption for photo in images]
-        return self._pixels([augmented(photo, self.config.resolution, self.rng) for photo in images])
+        pixels = self._pixels([augmented(photo, self.config.resolution, self.rng) for photo in images])
+        return pixels, [photo.caption for photo in images]
 
     def _fixed_batch(self) -> tuple[Any, list[str], Any, Any]:
         """The first photos' whole tile areas with fixed noise and timesteps spread over the schedule:
         the same loss before and after training says whether training lowered it."""
         torch = self.torch
-        photos = self.photos[: self.config.batch_size]
+        photos = self.photos[:FIXED_BATCH_PHOTOS]
         pixels = self._pixels([centre(photo, self.config.resolution) for photo in photos])
         generator = torch.Generator(device="cpu").manual_seed(FIXED_BATCH_SEED)
         noise, timesteps = self._noise(len(photos), generator, spread=True)
@@ -254,8 +255,7 @@ class Trainer:
         pixels, captions, noise, timesteps = fixed
         self.unet.eval()
         with self.torch.no_grad(), self._autocast():
-            self._captions = captions
-            return float(self._loss(pixels, noise, timesteps, sample_latents=False))
+            return float(self._loss(pixels, captions, noise, timesteps, sample_latents=False))
 
     def _pixels(self, images: list[Image.Image]) -> Any:
         torch = self.torch
@@ -282,7 +282,9 @@ class Trainer:
 
     # --- the loss --------------------------------------------------------------------------------
 
-    def _loss(self, pixels: Any, noise: Any, timesteps: Any, sample_latents: bool = True) -> Any:
+    def _loss(
+        self, pixels: Any, captions: list[str], noise: Any, timesteps: Any, sample_latents: bool = True
+    ) -> Any:
         torch = self.torch
         vae, scheduler = self.models.vae, self.models.noise_scheduler
         with torch.no_grad():
@@ -290,9 +292,9 @@ class Trainer:
             latents = posterior.sample(self.generator) if sample_latents else posterior.mode()
             latents = (latents * vae.config.scaling_factor).float()
         noisy = scheduler.add_noise(latents, noise, timesteps)
-        embeds, pooled = self._encode(self._captions)
-        side = self.config.resolution
-        time_ids = torch.tensor([[side, side, 0, 0, side, side]] * len(pixels), device=self.device)
+        embeds, pooled = self._encode(captions)
+        side = float(self.config.resolution)
+        time_ids = torch.tensor([[side, side, 0.0, 0.0, side, side]] * len(pixels), device=self.device)
         prediction = self.unet(
             noisy.to(self.unet.dtype),
             timesteps,

@@ -17,6 +17,7 @@ from plitka.diffusion.prompt import DEFAULT_NEGATIVE
 from plitka.layout import build_layout
 from plitka.presets import QUALITY_PRESETS
 from plitka.render import render_tile
+from plitka.request import TileRequest
 from plitka.training.dataset import caption_for
 
 log = logging.getLogger("plitka.training")
@@ -74,7 +75,7 @@ class Validator:
 
 
 def _measured(mix: dict[str, float], image: Image.Image) -> dict[str, Any]:
-    words = ", ".join(f"{share:g}% {code}" for code, share in mix.items())
+    words = TileRequest(mix=mix).describe_mix()
     try:
         measured = measure_proportions(image, list(mix))
     except TileNotFoundError as error:  # an untrained model can paint something that is not a tile
