@@ -63,7 +63,7 @@ def _data_uri(archive: bytes) -> str:
     return "data:application/zip;base64," + base64.b64encode(archive).decode()
 
 
-def _check_weights(tar_path: Path) -> dict:
+def _check_weights(tar_path: Path, tiny_weights) -> dict:
     """The tar holds a loadable LoRA and TI; training lowered the fixed batch's loss and moved only the
     new tokens' rows."""
     manifest = read_manifest(tar_path)
@@ -78,7 +78,30 @@ def _check_weights(tar_path: Path) -> dict:
     assert {"lora.safetensors", "ti.safetensors", "manifest.json"} <= names
     assert manifest["steps"] == TINY_TRAINING["steps"] and manifest["base_model"].startswith("local:")
     assert "labels.csv" in manifest["captions"]["source"]
+    _check_lora_loads_whole(tar_path, tiny_weights)
     return manifest
+
+
+def _check_lora_loads_whole(tar_path: Path, tiny_weights) -> None:
+    """Every LoRA layer in the tar (attention and conv2) reaches the UNet through the product's loader."""
+    import torch
+    from diffusers import StableDiffusionXLImg2ImgPipeline
+
+    source = parse_source("PLITKA_LORA_SOURCE", str(tar_path))
+    state = loaders.load_tensors(source, "LoRA", tar_path.parent / "cache", loaders.LORA_FILE)
+    pipe = StableDiffusionXLImg2ImgPipeline.from_pretrained(tiny_weights.sdxl)
+    encoders = (pipe.text_encoder, pipe.text_encoder_2, pipe.tokenizer, pipe.tokenizer_2)
+    loaders.apply_lora(pipe, loaders.SdxlBase(pipe.unet, *encoders, pipe.scheduler, "test"), state, source)
+    loaded = {
+        name.replace(f".{loaders.LORA_ADAPTER}", ""): parameter
+        for name, parameter in pipe.unet.named_parameters()
+        if "lora_" in name
+    }
+    stored = {name.removeprefix("unet."): tensor for name, tensor in state.items()}
+    assert sorted(loaded) == sorted(stored)
+    assert any(".conv2." in name for name in stored) and any(".to_q." in name for name in stored)
+    for name, tensor in stored.items():
+        torch.testing.assert_close(loaded[name], tensor)
 
 
 @pytest.mark.server
@@ -108,7 +131,7 @@ def test_training_through_coglet_trainings_writes_weights_that_change_the_predic
     assert "fixed-batch loss: before" in body["logs"] and "validation at step 20" in body["logs"]
     tar_path = tmp_path / "weights.tar"
     tar_path.write_bytes(decode(body["output"]["weights"]))
-    _check_weights(tar_path)
+    _check_weights(tar_path, tiny_weights)
 
     # The same prediction without and with the trained tar.
     request = build_request(
@@ -147,7 +170,7 @@ def test_plitka_train_cli_writes_the_same_tar(tiny_weights, labelled_set, tmp_pa
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
     assert "step 20/20 loss" in finished.stdout
-    _check_weights(out)
+    _check_weights(out, tiny_weights)
 
 
 def test_plitka_train_refuses_a_bad_input_naming_it(tmp_path):

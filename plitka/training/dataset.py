@@ -25,7 +25,7 @@ from plitka.training.inputs import TrainingInputError
 LABELS_FILE = "labels.csv"
 REQUIRED_COLUMNS = ("file", "proportions")
 MAX_LABELS_BYTES = 1 << 20
-MAX_PHOTOS = 1_000
+MAX_PHOTOS = 300  # each kept tile area is up to 1280² RGB (4.7 MiB) at 1024 px: 1.4 GiB at most
 PICTURE_FORMATS = ("JPEG", "PNG", "WEBP")
 MIN_PICTURE_SIDE = 128
 MAX_PICTURE_PIXELS = 50_000_000  # refused before decoding (a decompression bomb is a small file)

@@ -359,11 +359,12 @@ class Trainer:
         return {encoder.key: encoder.new_rows() for encoder in self.encoders}
 
     def lora_layers(self) -> dict[str, Any]:
-        """The LoRA in diffusers' format, which StableDiffusionXLPipeline.load_lora_weights reads."""
-        from diffusers.utils import convert_state_dict_to_diffusers
+        """The LoRA in peft's key format (lora_A / lora_B), which load_lora_weights reads whole. Not
+        convert_state_dict_to_diffusers: it renames the attention layers' keys but not conv2's, and
+        the mixed file then loads without its attention layers."""
         from peft.utils import get_peft_model_state_dict
 
-        state = convert_state_dict_to_diffusers(get_peft_model_state_dict(self.unet))
+        state = get_peft_model_state_dict(self.unet)
         return {name: tensor.detach().float().cpu().contiguous() for name, tensor in state.items()}
 
     def mean_step_seconds(self) -> float:
