@@ -15,6 +15,8 @@ read back by the product's real loaders. Each scenario runs in a fresh process, 
               room for the tiled mode only, then for the offload mode only: the guard degrades, the
               prediction succeeds
     compiled  PLITKA_TORCH_COMPILE=true: the first prediction (compiles), then s/image
+    training  `plitka train` at the product's settings (batch 4, LoRA rank 32 + TI, bf16, gradient
+              checkpointing) at --size px on synthetic labelled tiles: s/step and peak allocated VRAM
 
 SDPA attention, channels-last and the fp16-fix VAE are the product's defaults; the report says which ran.
 """
@@ -255,6 +257,34 @@ def child_compiled(size: int, steps: int, repeats: int) -> dict[str, Any]:
     return {"first": first, "warm": statistics.median(warm)}
 
 
+def child_training(size: int, steps: int) -> dict[str, Any]:
+    """A short training through plitka.training (the product's loop), timed per step."""
+    import torch
+
+    from plitka.settings import get_settings
+    from plitka.training import TrainingService, build_config
+    from plitka.training.synthetic import write_synthetic_set
+
+    scratch = Path(tempfile.mkdtemp())
+    data = write_synthetic_set(scratch / "data", count=4, side=max(384, size))
+    config = build_config(steps=steps, resolution=size, validation_every=0)  # batch 4, rank 32: as before
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    service = TrainingService(get_settings().model_copy(update={"work_dir": scratch}))
+    manifest = service.train(data, config, scratch / "weights.tar", progress=lambda line: None)
+    peak = torch.cuda.max_memory_allocated() if torch.cuda.is_available() else 0
+    return {"step_s": manifest["mean_step_seconds"], "peak_allocated": peak, "dtype": manifest["dtype"]}
+
+
+def training_figures(training: dict[str, Any], size: int, steps: int) -> list[Figure]:
+    minutes = training["step_s"] * 1000 / 60
+    note = f"{training['dtype']}, mean of steps 2-{steps}; {minutes:.1f} min per 1,000 steps"
+    return [
+        Figure(f"gpu training {size}px, batch 4, rank 32: s/step", training["step_s"], "s", note=note),
+        Figure(f"gpu training {size}px: peak allocated", training["peak_allocated"] / GIB, "GiB"),
+    ]
+
+
 # ------------------------------------------------------------------ parent: scenarios side by side
 
 
@@ -327,6 +357,9 @@ def figures(
     args += ["--repeats", "2" if quick else "5"]
     plain = run_child("plain", weights_env, args)
     rows = plain_figures(plain, size)
+    training_steps = 4 if quick else 12
+    training_args = [*args[:-2], "--repeats", "1", "--training-steps", str(training_steps)]
+    rows += training_figures(run_child("training", weights_env, training_args), size, training_steps)
     if device != "cuda":
         return rows  # the cap and torch.compile's GPU figures need CUDA
     rows += capped_figures(run_child("capped", {**weights_env, "PLITKA_VRAM_FRACTION": "0.5"}, args))
@@ -339,7 +372,8 @@ def figures(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--child", choices=("plain", "capped", "compiled"))
+    parser.add_argument("--child", choices=("plain", "capped", "compiled", "training"))
+    parser.add_argument("--training-steps", type=int, default=12)
     parser.add_argument("--configs", choices=("full", "tiny"), default="full")
     parser.add_argument("--device", default="cuda")
     parser.add_argument("--size", type=int, default=1024)
@@ -352,6 +386,8 @@ def main() -> None:
         print(json.dumps(child_plain(args.size, args.steps, args.repeats)))
     elif args.child == "capped":
         print(json.dumps(child_capped(args.size, args.steps)))
+    elif args.child == "training":
+        print(json.dumps(child_training(args.size, args.training_steps)))
     elif args.child == "compiled":
         print(json.dumps(child_compiled(args.size, args.steps, args.repeats)))
     else:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from common import Figure, machine, print_table
 
-PARTS = ("procedural", "serving", "sdxl_tiny", "cold_start", "governor", "studio")
+PARTS = ("procedural", "serving", "sdxl_tiny", "cold_start", "governor", "studio", "training")
 
 
 def run_parts(parts: list[str], quick: bool) -> list[Figure]:
@@ -28,6 +28,7 @@ def run_parts(parts: list[str], quick: bool) -> list[Figure]:
     import sdxl_tiny
     import serving
     import studio
+    import training
 
     from plitka.diffusion.tiny import write_tiny_weights
 
@@ -39,6 +40,7 @@ def run_parts(parts: list[str], quick: bool) -> list[Figure]:
         "cold_start": lambda: cold_start.figures(weights, quick),
         "governor": lambda: governor.figures(weights, quick),
         "studio": lambda: studio.figures(quick),
+        "training": lambda: training.figures(weights, quick),
     }
     figures = []
     for part in parts:

@@ -1,4 +1,4 @@
-"""The `plitka` command: generate, measure, serve, studio, eval-measure, tiny-weights."""
+"""The `plitka` command: generate, measure, serve, studio, train, eval-measure, tiny-weights."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from plitka.request import (
     build_request,
 )
 from plitka.settings import SettingsError, configure_logging, get_settings
+from plitka.training.inputs import TRAINING_FIELDS, TrainingInputError
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("plitka.serve")
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         configure_logging(get_settings())
         return args.handler(args)
-    except (RequestError, SettingsError, WeightsError) as error:
+    except (RequestError, SettingsError, WeightsError, TrainingInputError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except (MemoryShortError, BusyError) as error:  # the request was fine; this machine could not run it
@@ -78,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=5000)
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--studio", type=int, metavar="PORT", help="also serve the studio page on this port")
+    serve.add_argument("--train", action="store_true", help="serve train.py:train at /trainings instead")
     serve.set_defaults(handler=_serve)
 
     studio = commands.add_parser("studio", help="a web page to choose a mix by eye (docs/studio.md)")
@@ -89,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     studio.add_argument("--exit-with-parent", action="store_true", help=argparse.SUPPRESS)
     studio.set_defaults(handler=_studio)
+
+    train = commands.add_parser("train", help="train the product's LoRA and TI from labelled photos")
+    train.add_argument("data", type=Path, help="a folder (or .zip/.tar) with the photos and labels.csv")
+    train.add_argument("--out", type=Path, required=True, help="the weights tar to write")
+    for name, spec in TRAINING_FIELDS.items():
+        train.add_argument(
+            f"--{name.replace('_', '-')}", type=spec.kind, default=None, help=f"{spec.description} "
+            f"Default {spec.default}" + (f", {spec.low:g} to {spec.high:g}." if spec.low is not None else ".")
+        )  # fmt: skip
+    train.set_defaults(handler=_train)
 
     evaluate = commands.add_parser("eval-measure", help="measurement error on a labelled folder")
     evaluate.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
@@ -160,6 +172,8 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"plitka serve runs from a checkout: {ROOT / 'predict.py'} is missing")
     settings = get_settings()
     env = dict(os.environ, PORT=str(args.port), COG_PREDICT_TYPE_STUB="predict.py:Predictor")
+    mode = ["--x-mode", "train"] if args.train else []
+    env["COG_TRAIN_TYPE_STUB"] = "train.py:train"
     # Replicate's image sets COG_MAX_CONCURRENCY from cog.yaml; here it follows PLITKA_MAX_CONCURRENCY.
     env.setdefault("COG_MAX_CONCURRENCY", str(settings.max_concurrency))
     # glibc gives threads their own malloc arenas, each keeping its peak: predictions on changing
@@ -179,7 +193,7 @@ def _serve(args: argparse.Namespace) -> int:
         command = ["studio", "--port", str(args.studio), "--api", api, "--exit-with-parent"]
         subprocess.Popen([sys.executable, "-m", "plitka.cli", *command])
     os.chdir(ROOT)
-    command = [sys.executable, "-m", "cog.server.http", "--host", args.host]
+    command = [sys.executable, "-m", "cog.server.http", "--host", args.host, *mode]
     times = SupervisorTimes(stuck_seconds=settings.stuck_seconds)
     health_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "localhost") else args.host
     return Supervisor(command, env, f"http://{health_host}:{args.port}", times).run()
@@ -189,6 +203,28 @@ def _studio(args: argparse.Namespace) -> int:
     from plitka.studio.main import studio_main
 
     return studio_main(args.host, args.port, args.api, args.replicate, args.exit_with_parent)
+
+
+def _train(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from plitka.training import TrainingService, build_config, unpack_archive
+
+    config = build_config(**{name: getattr(args, name) for name in TRAINING_FIELDS})
+    with tempfile.TemporaryDirectory() as scratch:
+        data = args.data
+        if data.is_file():  # an archive: the same checks as the Cog form's input_images
+            data = unpack_archive(data, Path(scratch) / "data", field="DATA")
+        elif not data.is_dir():
+            raise TrainingInputError("DATA", f"{data} is neither a folder nor an archive")
+        manifest = TrainingService().train(data, config, args.out.resolve(), progress=print)
+    summary = {key: manifest[key] for key in ("base_model", "steps", "loss", "seconds")}
+    print(
+        json.dumps(
+            {"weights": str(args.out.resolve()), **summary, "validation_mae": manifest["validation"]["mae"]}
+        )
+    )
+    return 0
 
 
 def _eval_measure(args: argparse.Namespace) -> int:

@@ -40,15 +40,27 @@ class Server:
 
 
 @contextmanager
-def serving(work_dir: Path, log_path: Path | None = None, **env_changes: str) -> Iterator[Server]:
-    """A running `plitka serve`; stopped on exit. Its log is `log_path`, by default work_dir/server.log."""
+def serving(
+    work_dir: Path, log_path: Path | None = None, train: bool = False, **env_changes: str
+) -> Iterator[Server]:
+    """A running `plitka serve`; stopped on exit. Its log is `log_path`, by default work_dir/server.log.
+    `train`: coglet's train mode (train.py:train at /trainings) instead of predictions."""
     port = free_port()
     env = dict(os.environ, PLITKA_WORK_DIR=str(work_dir), **env_changes)
     log_path = log_path or work_dir / "server.log"
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
-            # `plitka serve` runs `python -m cog.server.http` (coglet) for predict.py:Predictor.
-            [sys.executable, "-m", "plitka.cli", "serve", "--port", str(port)],
+            # `plitka serve` runs `python -m cog.server.http` (coglet) for predict.py:Predictor
+            # (train.py:train with --train).
+            [
+                sys.executable,
+                "-m",
+                "plitka.cli",
+                "serve",
+                "--port",
+                str(port),
+                *(["--train"] if train else []),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -64,9 +76,9 @@ def serving(work_dir: Path, log_path: Path | None = None, **env_changes: str) ->
 
 
 @contextmanager
-def running_server(work_dir: Path, **env_changes: str) -> Iterator[str]:
+def running_server(work_dir: Path, train: bool = False, **env_changes: str) -> Iterator[str]:
     """The server's base URL; stopped on exit. Its log is work_dir/server.log."""
-    with serving(work_dir, **env_changes) as server:
+    with serving(work_dir, train=train, **env_changes) as server:
         yield server.url
 
 

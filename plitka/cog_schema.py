@@ -22,25 +22,45 @@ from cog._adt import InputField, Repetition
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / ".cog" / "openapi_schema.json"
 PREDICTOR_REF = "predict.py:Predictor"
+TRAIN_REF = "train.py:train"  # cog.yaml `train`: coglet serves it at /trainings (--x-mode train)
 
 
-def build_schema(predictor_ref: str = PREDICTOR_REF, root: Path = ROOT) -> dict[str, Any]:
-    module_file, class_name = predictor_ref.split(":")
+def build_schema(
+    predictor_ref: str = PREDICTOR_REF, root: Path = ROOT, train_ref: str | None = TRAIN_REF
+) -> dict[str, Any]:
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    info = _inspector.create_predictor(Path(module_file).stem, class_name)
+    info = _inspect(predictor_ref)
     input_schema, enums = _input_schema(info.inputs)
     schemas: dict[str, Any] = {"Input": input_schema, "Output": info.output.json_type(), **enums}
     schemas.update(_envelope_schemas())
+    paths = _paths()
+    if train_ref:
+        training = _inspect(train_ref)
+        training_input, training_enums = _input_schema(training.inputs, title="TrainingInput")
+        output = training.output.json_type()
+        schemas.update(
+            {"TrainingInput": training_input, "TrainingOutput": {**output, "title": "TrainingOutput"}}
+        )
+        schemas.update(training_enums)
+        schemas.update(_training_envelopes())
+        paths.update(_training_paths())
     return {
         "openapi": "3.0.2",
         "info": {"title": "Cog", "version": "0.1.0"},
-        "paths": _paths(),
+        "paths": paths,
         "components": {"schemas": schemas},
     }
 
 
-def _input_schema(inputs: dict[str, InputField]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _inspect(ref: str) -> Any:
+    module_file, name = ref.split(":")
+    return _inspector.create_predictor(Path(module_file).stem, name)
+
+
+def _input_schema(
+    inputs: dict[str, InputField], title: str = "Input"
+) -> tuple[dict[str, Any], dict[str, Any]]:
     properties: dict[str, Any] = {}
     enums: dict[str, Any] = {}
     required: list[str] = []
@@ -80,7 +100,7 @@ def _input_schema(inputs: dict[str, InputField]) -> tuple[dict[str, Any], dict[s
             if value is not None:
                 prop[key] = value
         properties[name] = prop
-    schema: dict[str, Any] = {"title": "Input", "type": "object", "properties": properties}
+    schema: dict[str, Any] = {"title": title, "type": "object", "properties": properties}
     if required:
         schema["required"] = required
     return schema, enums
@@ -143,6 +163,55 @@ def _envelope_schemas() -> dict[str, Any]:
                 "msg": text("Message"),
                 "type": text("Error Type"),
             },
+        },
+    }
+
+
+def _training_envelopes() -> dict[str, Any]:
+    envelopes = _envelope_schemas()
+    request = json.loads(
+        json.dumps(envelopes["PredictionRequest"]).replace("PredictionRequest", "TrainingRequest")
+    )
+    response = json.loads(
+        json.dumps(envelopes["PredictionResponse"]).replace("PredictionResponse", "TrainingResponse")
+    )
+    for envelope in (request, response):
+        envelope["properties"]["input"] = {"$ref": "#/components/schemas/TrainingInput"}
+    response["properties"]["output"] = {"$ref": "#/components/schemas/TrainingOutput"}
+    return {"TrainingRequest": request, "TrainingResponse": response}
+
+
+def _training_paths() -> dict[str, Any]:
+    return {
+        "/trainings": {
+            "post": {
+                "summary": "Train",
+                "operationId": "train_trainings_post",
+                "requestBody": {
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/TrainingRequest"}}
+                    }
+                },
+                "responses": {
+                    "200": _json_response({"$ref": "#/components/schemas/TrainingResponse"}),
+                    "422": _validation_error(),
+                },
+            }
+        },
+        "/trainings/{training_id}/cancel": {
+            "post": {
+                "summary": "Cancel Training",
+                "operationId": "cancel_training_trainings__training_id__cancel_post",
+                "parameters": [
+                    {
+                        "required": True,
+                        "schema": {"title": "Training Id", "type": "string"},
+                        "name": "training_id",
+                        "in": "path",
+                    }
+                ],
+                "responses": {"200": _json_response({}), "422": _validation_error()},
+            }
         },
     }
 

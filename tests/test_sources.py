@@ -189,3 +189,26 @@ def test_a_changed_file_in_an_unpacked_archive_is_detected(file_server, tmp_path
     (unpacked / "config.json").write_text('{"edited": 1}')
     assert (Path(materialize(source, tmp_path / "cache")) / "config.json").read_text() == "{}"
     assert seen.count("/vae.tar") == 2
+
+
+def test_a_local_weights_tar_is_unpacked_once_and_each_setting_reads_its_member(tmp_path):
+    """What `plitka train` writes: PLITKA_LORA_SOURCE and PLITKA_TI_SOURCE both name the one tar."""
+    import torch
+    from safetensors.torch import save_file
+
+    from plitka.diffusion.loaders import LORA_FILE, TI_FILE, load_tensors
+
+    parts = tmp_path / "parts"
+    parts.mkdir()
+    save_file({"clip_l": torch.ones(2, 4), "clip_g": torch.ones(2, 8)}, str(parts / TI_FILE))
+    save_file({"unet.x.lora.down.weight": torch.zeros(1, 3)}, str(parts / LORA_FILE))
+    with tarfile.open(tmp_path / "weights.tar", "w") as tar:
+        for name in (LORA_FILE, TI_FILE):
+            tar.add(parts / name, arcname=name)
+    cache = tmp_path / "cache"
+    ti_source = parse_source("PLITKA_TI_SOURCE", str(tmp_path / "weights.tar"))
+    lora_source = parse_source("PLITKA_LORA_SOURCE", str(tmp_path / "weights.tar"))
+    assert set(load_tensors(ti_source, "Textual Inversion", cache, TI_FILE)) == {"clip_l", "clip_g"}
+    assert set(load_tensors(lora_source, "LoRA", cache, LORA_FILE)) == {"unet.x.lora.down.weight"}
+    assert materialize(ti_source, cache) == materialize(lora_source, cache)  # one unpacked copy
+    assert len(list((cache / "tar").iterdir())) == 1

@@ -458,7 +458,7 @@ class DiffusionEngine:
         return loaders.load_vae(source, self.runtime, self.settings.cache_dir, subfolder=None)
 
     def _load_lora(self) -> dict[str, Any]:
-        return loaders.load_tensors(self._source("lora"), "LoRA", self.settings.cache_dir)
+        return loaders.load_tensors(self._source("lora"), "LoRA", self.settings.cache_dir, loaders.LORA_FILE)
 
     def _load_ti(self) -> loaders.TextualInversion:
         return loaders.load_textual_inversion(self._source("ti"), self.settings.cache_dir, TI_TOKENS)

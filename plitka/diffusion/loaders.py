@@ -31,6 +31,11 @@ ERROR_CHARS = 300  # a library's message is cut to this in our one-line errors
 # Tiled VAE work in tiles of this many pixels a side. SDXL's VAE config says 1024 (its sample_size),
 # which would tile nothing at the sizes we render; a 512 tile costs a quarter of a 1024 decode.
 VAE_TILE_PIXELS = 512
+# A trained weights tar (plitka.training) holds both adapters and a manifest; each setting takes the
+# whole tar and reads its own member.
+LORA_FILE = "lora.safetensors"
+TI_FILE = "ti.safetensors"
+MANIFEST_FILE = "manifest.json"
 
 
 @dataclass(frozen=True)
@@ -216,13 +221,16 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, list | tuple) else value
 
 
-def load_tensors(source: WeightSource, what: str, cache_dir: Path | None) -> dict[str, Any]:
-    """The tensors of a single .safetensors file (a LoRA or a Textual Inversion)."""
+def load_tensors(source: WeightSource, what: str, cache_dir: Path | None, member: str) -> dict[str, Any]:
+    """The tensors of a single .safetensors file (a LoRA or a Textual Inversion): the file, `member` of
+    a folder or a trained weights tar, or a folder's only .safetensors file."""
     from safetensors.torch import load_file
 
     with load_errors(source, what):
         path = Path(materialize(source, cache_dir))
-        if path.is_dir():
+        if path.is_dir() and (path / member).is_file():
+            path = path / member
+        elif path.is_dir():
             files = sorted(path.glob("*.safetensors"))
             if len(files) != 1:
                 raise source.fail(
@@ -237,7 +245,7 @@ def load_tensors(source: WeightSource, what: str, cache_dir: Path | None) -> dic
 def load_textual_inversion(
     source: WeightSource, cache_dir: Path | None, tokens: tuple[str, ...]
 ) -> TextualInversion:
-    tensors = load_tensors(source, "Textual Inversion", cache_dir)
+    tensors = load_tensors(source, "Textual Inversion", cache_dir, TI_FILE)
     missing = [key for key in ("clip_l", "clip_g") if key not in tensors]
     if missing:
         raise source.fail(

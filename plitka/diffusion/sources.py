@@ -2,7 +2,8 @@
 
 Each PLITKA_*_SOURCE setting holds one of:
   owner/repo[@revision]                  Hugging Face Hub (cache: PLITKA_CACHE_DIR; HF_HUB_OFFLINE honoured)
-  /path/to/folder or ./file.safetensors  a local folder (diffusers layout) or file
+  /path/to/folder or ./file.safetensors  a local folder (diffusers layout) or file; a local .tar (e.g.
+                                         what `plitka train` writes) is unpacked once into the cache
   https://host/file.safetensors[#sha256=HEX]  downloaded once into the cache; .tar/.tar.gz are unpacked
 Every failure is a WeightsError that names the setting, never a library's stack trace.
 """
@@ -108,8 +109,11 @@ def url_cache(cache_dir: Path | None) -> Path:
 def materialize(source: WeightSource, cache_dir: Path | None) -> str:
     """What diffusers' from_pretrained takes: a local path, or the hub id (diffusers downloads it)."""
     if source.kind == "local":
-        if not Path(source.location).exists():
+        path = Path(source.location)
+        if not path.exists():
             raise source.fail("no such file or folder")
+        if path.is_file() and path.name.endswith(TAR_SUFFIXES):
+            return str(_unpacked_local_tar(source, path, cache_dir))
         return source.location
     if source.kind == "url":
         return str(download(source, url_cache(cache_dir)))
@@ -192,6 +196,25 @@ def download(source: WeightSource, folder: Path) -> Path:
         partial_path.unlink(missing_ok=True)
     log.info("downloaded %s into %s", source.location, target)
     return _usable(target)
+
+
+def _unpacked_local_tar(source: WeightSource, path: Path, cache_dir: Path | None) -> Path:
+    """A local tar's contents, unpacked once per version of the file (path, size and mtime)."""
+    stat = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    folder = url_cache(cache_dir).parent / "tar" / key
+    if folder.is_dir():
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(dir=folder.parent))
+    try:
+        _unpack(source, path, partial)
+        partial.rename(folder)
+    except OSError:  # another process unpacked the same file first
+        shutil.rmtree(partial, ignore_errors=True)
+        if not folder.is_dir():
+            raise
+    return folder
 
 
 def _download_target(source: WeightSource, folder: Path) -> Path:
