@@ -39,27 +39,29 @@ BACKGROUND = -2  # projected id outside the tile
 TILE_FILL = 0.86  # the tile's extent over the picture side, as in the reference photos
 
 # Shades: 0 = the crumb's own colour, -1 black, +1 white; lengths in crumb radii unless named px.
-EXPOSURE = 0.12  # overall lift, so the typical crumb shows its own colour
-BRIGHTNESS_SPREAD = 0.08  # sigma of a crumb's overall shade offset
-FACET_SPACING = 0.7  # grid step of the facet net
+EXPOSURE = 0.25  # overall lift, so the typical crumb shows its own colour
+BRIGHTNESS_SPREAD = 0.12  # sigma of a crumb's overall shade offset
+FACET_SPACING = 1.3  # grid step of the facet net
 FACET_TILT = 0.55  # radians: sigma of a facet's tilt (Rayleigh)
 FACET_GAIN = 1.1  # shade per unit of cosine lost to the tilt
 HIGHLIGHT_TILT = 0.12  # radians: facets tilted less than this face the camera...
 HIGHLIGHT = 0.35  # ...and brighten this much
-DEPTH_SHADE = 0.12  # darkening of the lowest crumb of the heap against the highest
-RIM_SHADE = 0.35  # darkening right at a crumb's outline (occlusion in the crevice)
-RIM_WIDTH = 0.09  # over which the rim darkening fades
+DEPTH_SHADE = 0.08  # darkening of the lowest crumb of the heap against the highest
+RIM_SHADE = 0.4  # darkening right at a crumb's outline (occlusion in the crevice)
+RIM_WIDTH = 0.07  # over which the rim darkening fades
 RIM_VARIATION = 0.7  # sigma of the crevices' relative width along their length
 LOWER_RIM = 0.8  # extra rim darkening of the lowest crumbs over the highest
 COARSE_NOISE = 0.4  # the scale of that variation
 POCKETS = 0.5  # log-normal sigma of the crevices' depth along them: dark pockets, not even lines
-GRAIN = 0.22  # sigma of the rubber's fine grain, added after the soft focus
+GRAIN = 0.18  # sigma of the rubber's fine grain, added after the soft focus
 GRAIN_SIGMA = 0.6  # pixels of a 1024 tile: its scale, coarse enough to survive a resize to the photos
 GLINT = 0.12  # brightening of that band where it is strongest
 GLINT_DEPTH = 1.6  # pixels of a 1024 tile from the outline
+RAMP = 0.1  # sigma of smooth shading within a facet
+RAMP_SCALE = 0.5  # its scale
 SPECK_SHARE = 0.004  # pixels that are a speck
 SPECK_SHADE = 0.35  # sigma of a speck's shade
-GAP_OCCLUSION = 0.65  # pixels darkened this much by occlusion are gaps
+GAP_OCCLUSION = 0.8  # pixels darkened this much by occlusion are gaps
 SOFTNESS = 0.7  # blur of the shading (not of the colours), in pixels of a 1024 tile
 BLEED = 0.8  # how much of the surrounding colours' lightness a pixel takes on
 BLEED_SIGMA = 1.0  # pixels of a 1024 tile
@@ -168,9 +170,10 @@ def _shade(
     lowness = 1 - np.arange(count) / count  # stacking order: later crumbs lie higher
     facet_shades = _facet_shades(rng)
     _, coarse, specks, _ = _noise(size, tile_px)
+    ramps = _ramps(size, radius)
 
     crumb_shade = _per_granule(EXPOSURE + offset - DEPTH_SHADE * lowness, granules)
-    shade = crumb_shade + _facets(granules, facet_shades, size, radius) + specks
+    shade = crumb_shade + _facets(granules, facet_shades, size, radius) + RAMP * ramps + specks
     to_outline = cv2.distanceTransform(_interior(granules), cv2.DIST_L2, cv2.DIST_MASK_5)
     rim_width = RIM_WIDTH * radius * np.maximum(1 + RIM_VARIATION * coarse, 0.2)
     depth = RIM_SHADE * (1 + LOWER_RIM * _per_granule(lowness, granules)) * np.exp(POCKETS * coarse)
@@ -180,6 +183,16 @@ def _shade(
     glint_px = GLINT_DEPTH * tile_px / 1024
     shade += GLINT * np.maximum(coarse + 0.5, 0) * np.exp(-(((to_outline - glint_px) / glint_px) ** 2))
     return shade - occlusion, occlusion
+
+
+@lru_cache(maxsize=4)
+def _ramps(size: int, radius: float) -> np.ndarray:
+    """Smooth shading over about half a crumb (unit sigma): facets are not flat, light runs over them."""
+    white = np.random.default_rng(size + 2).standard_normal((size, size)).astype(np.float32)
+    field = cv2.GaussianBlur(white, (0, 0), RAMP_SCALE * radius)
+    field *= 1 / field.std()
+    field.setflags(write=False)
+    return field
 
 
 def _facet_shades(rng: np.random.Generator) -> np.ndarray:
@@ -280,19 +293,28 @@ def _color_tables(
     """Colour tables, one row of SHADE_LEVELS colours per (colour, tint) plus a gap row and a background
     row; the first row of every granule's colour (the gap and background rows last, for ids -1 and -2),
     and every granule's own tint (0 for those two)."""
-    bases = np.array([palette[code].rgb for code in layout.codes], dtype=float)
-    tints = 1 + rng.normal(0, TINT_SPREAD, (len(bases), TINTS, 3))
+    tables = _tables_of(tuple(palette[code].rgb for code in layout.codes))
+    tint_of = rng.integers(0, TINTS, len(layout.granule_color))
+    granule_rows = layout.granule_color.astype(np.intp) * TINTS
+    gap_row, background_row = len(tables) - 2, len(tables) - 1
+    # ids -2, -1 index from the end
+    rows_of = np.append(granule_rows, [background_row, gap_row]).astype(np.int32)
+    return tables, rows_of, np.append(tint_of, [0, 0]).astype(np.int32)
+
+
+@lru_cache(maxsize=64)
+def _tables_of(colors: tuple[tuple[int, int, int], ...]) -> np.ndarray:
+    """The tables of a mix's colours (the tints are the same for every seed, so a mix's tables are
+    computed once: they cost more than a 512 preview's own pixels)."""
+    bases = np.array(colors, dtype=float)
+    tints = 1 + np.random.default_rng(LOOKS_STREAM).normal(0, TINT_SPREAD, (len(bases), TINTS, 3))
     rows = [_shade_row(base * tint, bases, own) for own, base in enumerate(bases) for tint in tints[own]]
     shades = LEVEL_SHADES[:, None]
     rows.append(GAP_RGB * (1 + 0.4 * shades))
     rows.append(np.full((SHADE_LEVELS, 3), BACKGROUND_RGB))
     tables = np.clip(np.round(np.array(rows)), 0, 255).astype(np.uint8)
-    tint_of = rng.integers(0, TINTS, len(layout.granule_color))
-    granule_rows = layout.granule_color.astype(np.intp) * TINTS
-    gap_row, background_row = len(rows) - 2, len(rows) - 1
-    # ids -2, -1 index from the end
-    rows_of = np.append(granule_rows, [background_row, gap_row]).astype(np.int32)
-    return tables, rows_of, np.append(tint_of, [0, 0]).astype(np.int32)
+    tables.setflags(write=False)
+    return tables
 
 
 def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
@@ -363,7 +385,7 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 def _on_background(rgb: np.ndarray, background: np.ndarray, angle: int, size: int) -> np.ndarray:
     """Put the light background with the tile's soft drop shadow under the background pixels."""
     light = _background(angle, size)
-    rgb[background] = light[background][:, None]
+    np.copyto(rgb, light[..., None], where=background[..., None])
     return rgb
 
 
