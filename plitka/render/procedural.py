@@ -68,7 +68,8 @@ BLEED_SIGMA = 1.0  # pixels of a 1024 tile
 GAP_LIGHTNESS = 0.2  # a gap's lightness over its crumb's colour's, as far as bleeding goes
 MIN_BLUR = 0.3  # pixels; a smaller blur changes nothing visible
 GAP_SHADE = -0.5  # darker shades jump to a dark gap colour
-GAP_DARKEST = -0.95  # the shade of the deepest gaps; the lightest is the colour's own limit
+OWN_DARKEST = -0.2  # a crumb's own shading goes no darker: past that a pixel reads as shadow, not colour
+GAP_DARKEST = -0.88  # the deepest gaps' shade (deep, not pitch black); the lightest: the colour's limit
 BRIGHT_ROOM = 0.06  # shade a colour should be able to brighten by
 DARK_CURVE = 1.0  # how soon the dark side levels off towards the colour's darkest shade
 HIGHLIGHT_PALENESS = 1.3  # how far a highlight turns towards white, per shade squared
@@ -82,7 +83,7 @@ TINT_SPREAD = 0.035  # per-channel sigma of a variant's colour factor
 TINT_GRAIN = 0.8  # pixels of a 1024 tile: the scale of the colour noise
 SHADE_LEVELS = 256
 LEVEL_SHADES = np.arange(SHADE_LEVELS) / (SHADE_LEVELS / 2) - 1  # the shade each level stands for
-GAP_RGB = np.array([16, 14, 13])
+GAP_RGB = np.array([24, 22, 20])
 GAP_CLASS_RGB = (12, 11, 10)  # what "dark gap" means when keeping colours apart
 COLOR_MARGIN = 0.85  # use this part of the shade range that keeps a colour nearest to itself
 HASH_SIZE = 1 << 16  # facet looks are drawn per (crumb, facet) pair through a hash table this long
@@ -322,6 +323,7 @@ def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     the range where the colour stays nearest to bases[own] (RGB and Lab), clear of gaps and background;
     shades below GAP_SHADE jump to dark shades of the colour that are nearest to the gap colour."""
     darkest, lightest, gap_lightest = _safe_shade_range(color, bases, own)
+    darkest = max(darkest, OWN_DARKEST)
     shades = LEVEL_SHADES
     # A colour with little room to brighten (white) is shaded a little darker overall, as in the photos,
     # so that its lit side does not flatten out.
@@ -333,7 +335,8 @@ def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     squeezed = np.where(toned < 0, dark, lit)
     deep = shades < GAP_SHADE
     depth = (shades[deep] + 1) / (GAP_SHADE + 1)  # 0 at -1, 1 at GAP_SHADE
-    squeezed[deep] = GAP_DARKEST + depth * (gap_lightest - GAP_DARKEST)
+    floor = min(GAP_DARKEST, gap_lightest)  # dark enough, but never darker than it must be
+    squeezed[deep] = floor + depth * (gap_lightest - floor)
     return _shaded(color, squeezed)
 
 
