@@ -101,3 +101,10 @@ def test_patches_lie_on_the_tile():
     patches = sample_patches(picture, 20, np.random.default_rng(0))
     assert len(patches) == 20
     assert all(patch.shape == (PATCH_PX, PATCH_PX, 3) and patch.min() == 255 for patch in patches)
+
+
+def test_eval_realism_refuses_a_folder_without_labels(tmp_path, capsys):
+    from plitka.cli import main
+
+    assert main(["eval-realism", str(tmp_path)]) == 2
+    assert "labels.csv" in capsys.readouterr().err
