@@ -68,6 +68,7 @@ BLEED_SIGMA = 1.0  # pixels of a 1024 tile
 GAP_LIGHTNESS = 0.2  # a gap's lightness over its crumb's colour's, as far as bleeding goes
 MIN_BLUR = 0.3  # pixels; a smaller blur changes nothing visible
 GAP_SHADE = -0.5  # darker shades jump to a dark gap colour
+LOOK_ALIKE_CHROMA = 20.0  # Lab units of (a, b) apart: two colours then differ mainly in lightness
 OWN_DARKEST = -0.2  # a crumb's own shading goes no darker: past that a pixel reads as shadow, not colour
 GAP_DARKEST = -0.88  # the deepest gaps' shade (deep, not pitch black); the lightest: the colour's limit
 BRIGHT_ROOM = 0.06  # shade a colour should be able to brighten by
@@ -323,7 +324,8 @@ def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     the range where the colour stays nearest to bases[own] (RGB and Lab), clear of gaps and background;
     shades below GAP_SHADE jump to dark shades of the colour that are nearest to the gap colour."""
     darkest, lightest, gap_lightest = _safe_shade_range(color, bases, own)
-    darkest = max(darkest, OWN_DARKEST)
+    if _has_darker_look_alike(color, bases, own):
+        darkest = max(darkest, OWN_DARKEST)
     shades = LEVEL_SHADES
     # A colour with little room to brighten (white) is shaded a little darker overall, as in the photos,
     # so that its lit side does not flatten out.
@@ -338,6 +340,16 @@ def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     floor = min(GAP_DARKEST, gap_lightest)  # dark enough, but never darker than it must be
     squeezed[deep] = floor + depth * (gap_lightest - floor)
     return _shaded(color, squeezed)
+
+
+def _has_darker_look_alike(color: np.ndarray, bases: np.ndarray, own: int) -> bool:
+    """Whether the mix holds a darker colour of about this chroma (BLACK for WHITE, GRAY for LTGRAY):
+    then a darkened pixel of this colour would read as that one, so its shading stays shallow."""
+    if len(bases) < 2:
+        return False
+    lab, others = _lab(color[None])[0], _lab(np.delete(bases, own, axis=0))
+    darker = others[:, 0] < lab[0]
+    return bool((darker & (np.linalg.norm(others[:, 1:] - lab[1:], axis=1) < LOOK_ALIKE_CHROMA)).any())
 
 
 def _shaded(color: np.ndarray, shades: np.ndarray) -> np.ndarray:
