@@ -1,10 +1,13 @@
-"""The procedural engine on this CPU: layout, render, preview, measurement, a whole prediction."""
+"""The procedural engine on this CPU: layout, render, preview, measurement, a whole prediction.
+
+The renderer before issue 13 (procedural_v1.py, a frozen copy) is timed beside today's, in one run."""
 
 from __future__ import annotations
 
 import tempfile
 from pathlib import Path
 
+import procedural_v1
 from common import Figure, median_seconds
 
 from plitka.analysis import measure_proportions
@@ -16,6 +19,8 @@ from plitka.settings import Settings
 
 MIX = {"BLUE": 10, "DKGREEN": 40, "RED": 40, "YELLOW": 10}
 TARGET_TILE_1024_S = 0.3
+TARGET_FINAL_1024_S = 0.3
+TARGET_PREVIEW_512_S = 0.05
 
 
 def figures(quick: bool) -> list[Figure]:
@@ -30,15 +35,17 @@ def figures(quick: bool) -> list[Figure]:
 
     layout_s = median_seconds(lambda: build_layout(MIX, size=1024, seed=1), repeats)
     render_s = median_seconds(lambda: render_tile(layout, angle=45), repeats)
+    before_s = median_seconds(lambda: procedural_v1.render_tile(layout, angle=45), repeats)
+    preview_s = median_seconds(lambda: render_tile(layout, 45, size=512), repeats)
+    preview_before_s = median_seconds(lambda: procedural_v1.render_tile(layout, 45, size=512), repeats)
     return [
         Figure("procedural: layout 1024", layout_s, "s"),
-        Figure("procedural: render 1024 at 45°", render_s, "s"),
+        Figure("procedural: render 1024 at 45° (the final)", render_s, "s", TARGET_FINAL_1024_S),
+        Figure("procedural: render 1024 at 45°, renderer before issue 13", before_s, "s"),
+        Figure("procedural: render 1024, today / before", render_s / before_s, "x"),
         Figure("procedural: 1024x1024 tile (layout + render)", layout_s + render_s, "s", TARGET_TILE_1024_S),
-        Figure(
-            "procedural: preview 512 from the layout",
-            median_seconds(lambda: render_tile(layout, 45, size=512), repeats),
-            "s",
-        ),
+        Figure("procedural: preview 512 from the layout", preview_s, "s", TARGET_PREVIEW_512_S),
+        Figure("procedural: preview 512, renderer before issue 13", preview_before_s, "s"),
         Figure(
             "procedural: measure the colours of a 1024 image",
             median_seconds(lambda: measure_proportions(final, list(MIX)), repeats),

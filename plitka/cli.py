@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import logging
 import os
@@ -106,6 +107,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(handler=_eval_measure)
+
+    realism = commands.add_parser(
+        "eval-realism", help="can a classifier tell the procedural renders from the labelled photos?"
+    )
+    realism.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
+    realism.add_argument("--json", action="store_true", help="print the figures as JSON")
+    realism.add_argument("--seed", type=int, default=0, help="seed of the patch sampling and the folds")
+    realism.set_defaults(handler=_eval_realism)
 
     tiny = commands.add_parser(
         "tiny-weights", help="write a tiny random-weight SDXL set and print the settings that use it"
@@ -238,6 +247,24 @@ def _eval_measure(args: argparse.Namespace) -> int:
         return 2
     report = evaluate_reference_set(args.folder)
     print(json.dumps(report.to_dict(include_files=False), indent=2) if args.json else report.format_table())
+    return 0
+
+
+def _eval_realism(args: argparse.Namespace) -> int:
+    if not (args.folder / "labels.csv").exists():
+        print(f"error: {args.folder} has no labels.csv (expected ../shared/reference-tiles)", file=sys.stderr)
+        return 2
+    missing = [name for name in ("sklearn", "skimage") if importlib.util.find_spec(name) is None]
+    if missing:  # eval-only extras, kept out of the Cog image
+        print(
+            f"error: eval-realism needs {', '.join(missing)}: pip install -r requirements-dev.txt",
+            file=sys.stderr,
+        )
+        return 2
+    from plitka.realism import evaluate_realism
+
+    report = evaluate_realism(args.folder, seed=args.seed)
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
     return 0
 
 

@@ -1,21 +1,26 @@
-"""Procedural engine: a photorealistic top view of the tile, computed from its granule layout.
+"""Procedural engine: a photo-like top view of the tile, computed from its granule layout.
 
 The layout's granule ids are projected (rotated, scaled) into the picture first, so every later step
 works on hard-edged picture pixels and no resampling blends two colours; along the tile edge some
-crumbs are left out, for a ragged edge. Each crumb gets a height field from its distance to its
-outline (bevelled sides, a flat top, a random tilt, fine bumps); its normals give a lambert + specular
-shade. Occlusion is computed apart from it: shadows that higher crumbs cast on lower ones (a march
-towards the light), and crevices of uneven width along the outlines. Where the occlusion is deep, a
-pixel is a dark gap. That depends on geometry only, never on a pixel's colour, so every colour loses
-the same share of its area to gaps.
+crumbs are left out, for a ragged edge. The look imitates the reference photos, soft frontal and
+ambient light over a heap of chips:
+
+* facets: each crumb is cut by a random net of facets, each tilted at random; under frontal light a
+  facet's brightness depends only on how far it is tilted, so no direction is lit more than another,
+  and the few facing the camera carry a highlight;
+* depth: crumbs lower in the heap (the layout's stacking order) are darker, and every crumb darkens
+  towards its outline over a width that wanders along it: ambient occlusion in the crevices. Where
+  it is deep, a pixel is a dark gap. That depends on geometry only, never on a pixel's colour, so
+  every colour loses the same share of its area to gaps;
+* rubber: fine grain, specks and colour noise inside each crumb;
+* softness: the shading is computed from distances, not from the staircase outline, and blurred.
 
 The shade picks an entry of a per-colour table with two bands: the colour's own shades, limited so
 that each stays nearer to its own colour than to any other colour of the mix, a gap or the
 background, and below them dark shades of the colour that are nearest to the gap colour. A pixel
 jumps from one band to the other, never through the shades between, which would read as another
-colour; so the measured proportions stay equal to the requested ones. The soft focus of a photo is
-imitated in shade only: the shading is blurred, and each pixel takes on some of the lightness of the
-colours and gaps around it, within its own band.
+colour; so the measured proportions stay equal to the requested ones. Colours are never blended:
+each pixel takes on some of the lightness of the colours and gaps around it, within its own band.
 """
 
 from __future__ import annotations
@@ -33,53 +38,60 @@ LOOKS_STREAM = 0x7173  # seeds the crumbs' looks apart from the layout's own ran
 BACKGROUND = -2  # projected id outside the tile
 TILE_FILL = 0.86  # the tile's extent over the picture side, as in the reference photos
 
-# Light from the upper left. float32: a float64 constant would turn the per-pixel maths float64.
-LIGHT = (np.array([-0.45, -0.55, 0.70]) / np.linalg.norm([-0.45, -0.55, 0.70])).astype(np.float32)
-VIEW = np.float32([0.0, 0.0, 1.0])  # straight down
-HALFWAY = ((LIGHT + VIEW) / np.linalg.norm(LIGHT + VIEW)).astype(np.float32)
-DIFFUSE = 0.72  # shade per unit of lambert change from a flat crumb
-SPECULAR = 0.57  # shade of a full highlight
-CREVICE_SHADE = 0.3  # darkening of the lower crumb's pixels along an outline
-STACK_HEIGHT = 0.8  # crumb radii between the lowest and the highest crumb
-SHADOW_SLOPE = 0.5  # a crumb's side slope as far as casting shadows goes: below the light's, 0.98
+# Shades: 0 = the crumb's own colour, -1 black, +1 white; lengths in crumb radii unless named px.
+EXPOSURE = 0.25  # overall lift, so the typical crumb shows its own colour
+BRIGHTNESS_SPREAD = 0.12  # sigma of a crumb's overall shade offset
+FACET_SPACING = 1.3  # grid step of the facet net
+FACET_TILT = 0.55  # radians: sigma of a facet's tilt (Rayleigh)
+FACET_GAIN = 1.1  # shade per unit of cosine lost to the tilt
+HIGHLIGHT_TILT = 0.12  # radians: facets tilted less than this face the camera...
+HIGHLIGHT = 0.35  # ...and brighten this much
+DEPTH_SHADE = 0.08  # darkening of the lowest crumb of the heap against the highest
+RIM_SHADE = 0.4  # darkening right at a crumb's outline (occlusion in the crevice)
+RIM_WIDTH = 0.07  # over which the rim darkening fades
+RIM_VARIATION = 0.7  # sigma of the crevices' relative width along their length
+LOWER_RIM = 0.8  # extra rim darkening of the lowest crumbs over the highest
+COARSE_NOISE = 0.4  # the scale of that variation
+POCKETS = 0.5  # log-normal sigma of the crevices' depth along them: dark pockets, not even lines
+GRAIN = 0.18  # sigma of the rubber's fine grain, added after the soft focus
+GRAIN_SIGMA = 0.6  # pixels of a 1024 tile: its scale, coarse enough to survive a resize to the photos
+GLINT = 0.12  # brightening of that band where it is strongest
+GLINT_DEPTH = 1.6  # pixels of a 1024 tile from the outline
+RAMP = 0.1  # sigma of smooth shading within a facet
+RAMP_SCALE = 0.5  # its scale
+SPECK_SHARE = 0.004  # pixels that are a speck
+SPECK_SHADE = 0.35  # sigma of a speck's shade
+GAP_OCCLUSION = 0.8  # pixels darkened this much by occlusion are gaps
+SOFTNESS = 0.7  # blur of the shading (not of the colours), in pixels of a 1024 tile
+BLEED = 0.8  # how much of the surrounding colours' lightness a pixel takes on
+BLEED_SIGMA = 1.0  # pixels of a 1024 tile
+GAP_LIGHTNESS = 0.2  # a gap's lightness over its crumb's colour's, as far as bleeding goes
+MIN_BLUR = 0.3  # pixels; a smaller blur changes nothing visible
 GAP_SHADE = -0.5  # darker shades jump to a dark gap colour
-GAP_OCCLUSION = 0.6  # pixels darkened this much by occlusion are gaps
-GAP_DARKEST = -0.95  # the shade of the deepest gaps; the lightest is the colour's own limit
+LOOK_ALIKE_CHROMA = 20.0  # Lab units of (a, b) apart: two colours then differ mainly in lightness
+OWN_DARKEST = -0.2  # a crumb's own shading goes no darker: past that a pixel reads as shadow, not colour
+GAP_DARKEST = -0.88  # the deepest gaps' shade (deep, not pitch black); the lightest: the colour's limit
 BRIGHT_ROOM = 0.06  # shade a colour should be able to brighten by
 DARK_CURVE = 1.0  # how soon the dark side levels off towards the colour's darkest shade
-EXPOSURE = 0.22  # overall lift, so the typical crumb shows its own colour
-CAST_SHADOW = 0.6  # darkening in a crumb's full cast shadow
-SHADOW_REACH = 0.6  # crumb radii towards the light searched for what casts a shadow
-PENUMBRA = 1.0  # pixels of height over which a cast shadow fades in
-RIM_SHADOW = 0.1  # darkening right at a crumb's outline (occlusion in the crevice)
-RIM_WIDTH = 0.12  # crumb radii over which the rim darkening fades
-RIM_VARIATION = 0.5  # sigma of the crevices' relative width and depth along their length
-COARSE_NOISE = 0.4  # crumb radii: the scale of that variation
-DOME_TOP = 0.4  # crumb radii from the outline where a crumb's top flattens
-STEEPNESS = (0.9, 1.6)  # range of a crumb's side slope
-TILT = 0.25  # sigma of a crumb's overall slope
 HIGHLIGHT_PALENESS = 1.3  # how far a highlight turns towards white, per shade squared
 LIT_GAIN = 0.05  # brightening per unit of shade, before the highlight's paleness
 SHADOW_SATURATION = 1.0  # extra saturation per unit of darkening
-SOFTNESS = 0.6  # blur of the shading (not of the colours), in pixels of a 1024 tile
-BLEED = 1.0  # how much of the surrounding colours' lightness a pixel takes on
-BLEED_SIGMA = 0.8  # pixels of a 1024 tile
-GAP_LIGHTNESS = 0.2  # a gap's lightness over its crumb's colour's, as far as bleeding goes
-MIN_BLUR = 0.3  # pixels; a smaller blur changes nothing visible
-ROUGHNESS = 0.1  # height of the fine surface texture, in pixels of a 1024 tile
 
-TINTS = 8  # colour variants per palette colour; each crumb gets one
-TINT_SPREAD = 0.006  # per-channel sigma of a variant's colour factor
-BRIGHTNESS_SPREAD = 0.09  # sigma of a crumb's overall shade offset
+TINTS = (
+    8  # a power of two; colour variants per palette colour; pixels pick one by a noise field: colour noise
+)
+TINT_SPREAD = 0.035  # per-channel sigma of a variant's colour factor
+TINT_GRAIN = 0.8  # pixels of a 1024 tile: the scale of the colour noise
 SHADE_LEVELS = 256
 LEVEL_SHADES = np.arange(SHADE_LEVELS) / (SHADE_LEVELS / 2) - 1  # the shade each level stands for
-GAP_RGB = np.array([16, 14, 13])
+GAP_RGB = np.array([24, 22, 20])
 GAP_CLASS_RGB = (12, 11, 10)  # what "dark gap" means when keeping colours apart
 COLOR_MARGIN = 0.85  # use this part of the shade range that keeps a colour nearest to itself
+HASH_SIZE = 1 << 16  # facet looks are drawn per (crumb, facet) pair through a hash table this long
 
 BACKGROUND_RGB = 255.0
 DROP_SHADOW = 0.03  # darkening right under the tile edge: faint as in the photos, and never WHITE
-SHADOW_OFFSET = (0.006, 0.010)  # x, y, as fractions of the picture side (light from the upper left)
+SHADOW_OFFSET = (0.005, 0.007)  # x, y, as fractions of the picture side: the camera a little off the lamp
 SHADOW_SIGMA = 0.012
 EDGE_BAND = 0.015  # ragged edge: crumbs wholly this close to the tile edge (fraction of its side)...
 EDGE_DROP = 0.8  # ...are left out this often, so that the crumbs reaching further in stick out
@@ -97,8 +109,8 @@ def render_tile(
     granules = _projected_granules(layout, angle, size, rng)
     tile_px = _tile_side(angle, size)
     shade, occlusion = _shade(granules, layout, tile_px, rng)
-    tables, rows = _color_tables(layout, palette, rng)
-    pixel_rows = rows[granules]
+    tables, rows, tints = _color_tables(layout, palette, rng)
+    pixel_rows = rows[granules] + ((tints[granules] + _tint_noise(granules, size, tile_px)) & (TINTS - 1))
     lightness = tables[:, SHADE_LEVELS // 2].astype(np.float32).mean(axis=1) + 1  # + 1: never 0
     rgb = tables[pixel_rows, _levels(shade, occlusion, lightness[pixel_rows], tile_px)]
     return Image.fromarray(_on_background(rgb, granules == BACKGROUND, angle, size))
@@ -148,49 +160,87 @@ def _project(granules: np.ndarray, angle: int, size: int) -> np.ndarray:
     return cv2.warpAffine(granules, matrix, (size, size), flags=cv2.INTER_NEAREST, borderValue=BACKGROUND)
 
 
-def _crevices(granules: np.ndarray) -> np.ndarray:
-    """Where two crumbs meet, the pixel of the lower one: the crevice between them."""
-    left, right, top, bottom = granules[:, :-1], granules[:, 1:], granules[:-1], granules[1:]
-    crevice = np.zeros(granules.shape, bool)
-    crevice[:, :-1] |= (left < right) & (left >= 0)
-    crevice[:, 1:] |= (right < left) & (right >= 0)
-    crevice[:-1] |= (top < bottom) & (top >= 0)
-    crevice[1:] |= (bottom < top) & (bottom >= 0)
-    return crevice
-
-
 def _shade(
     granules: np.ndarray, layout: GranuleLayout, tile_px: float, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel shade (0 = the crumb's own colour, -1 black, +1 white) and the part of it that is
-    occlusion (crevices, cast shadows), which alone decides where a pixel is a dark gap."""
+    occlusion (crevices), which alone decides where a pixel is a dark gap."""
     radius = CRUMB_RADIUS * tile_px
     count = len(layout.granule_color)
-    steepness = _per_granule(rng.uniform(*STEEPNESS, count), granules)
-    offset = _per_granule(rng.normal(0, BRIGHTNESS_SPREAD, count), granules)
-    tilt = rng.normal(0, TILT, (2, count))
-    lying = _per_granule(np.arange(count) / count, granules)  # stacking order: later crumbs lie higher
-    fine, coarse = _noise(granules.shape[0], tile_px)
+    size = granules.shape[0]
+    offset = rng.normal(0, BRIGHTNESS_SPREAD, count)
+    lowness = 1 - np.arange(count) / count  # stacking order: later crumbs lie higher
+    facet_shades = _facet_shades(rng)
+    _, coarse, specks, _ = _noise(size, tile_px)
+    ramps = _ramps(size, radius)
 
-    to_outline = cv2.distanceTransform(_interior(granules), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
-    bevel = np.minimum(to_outline, DOME_TOP * radius)
-    height = bevel * steepness + ROUGHNESS * (tile_px / 1024) * fine
-    lambert, specular = _lighting(height, _per_granule(tilt[0], granules), _per_granule(tilt[1], granules))
-    shade = DIFFUSE * (lambert - LIGHT[2]) + SPECULAR * specular + offset + EXPOSURE
-    # Shadows are cast by whole crumbs onto lower ones; a crumb's sides are too gentle to shadow itself.
-    occlusion = CAST_SHADOW * _cast_shadow((bevel * SHADOW_SLOPE + lying * STACK_HEIGHT * radius), radius)
-    # Occlusion in the crevices, over a width that wanders along them: gaps of uneven width.
-    rim_width = RIM_WIDTH * radius * np.maximum(1 + RIM_VARIATION * coarse, 0.1)
-    occlusion += RIM_SHADOW * np.exp(-to_outline / rim_width)
-    crevice = _crevices(granules)
-    occlusion[crevice] += CREVICE_SHADE * (1 + RIM_VARIATION * coarse[crevice])
+    crumb_shade = _per_granule(EXPOSURE + offset - DEPTH_SHADE * lowness, granules)
+    shade = crumb_shade + _facets(granules, facet_shades, size, radius) + RAMP * ramps + specks
+    to_outline = cv2.distanceTransform(_interior(granules), cv2.DIST_L2, cv2.DIST_MASK_5)
+    rim_width = RIM_WIDTH * radius * np.maximum(1 + RIM_VARIATION * coarse, 0.2)
+    depth = RIM_SHADE * (1 + LOWER_RIM * _per_granule(lowness, granules)) * np.exp(POCKETS * coarse)
+    occlusion = depth * np.exp(-to_outline / rim_width)
+    occlusion[granules < 0] = 1.0
+    # Chips catch the frontal light along their broken edges: a light band just inside the outline.
+    glint_px = GLINT_DEPTH * tile_px / 1024
+    shade += GLINT * np.maximum(coarse + 0.5, 0) * np.exp(-(((to_outline - glint_px) / glint_px) ** 2))
     return shade - occlusion, occlusion
+
+
+@lru_cache(maxsize=4)
+def _ramps(size: int, radius: float) -> np.ndarray:
+    """Smooth shading over about half a crumb (unit sigma): facets are not flat, light runs over them."""
+    white = np.random.default_rng(size + 2).standard_normal((size, size)).astype(np.float32)
+    field = cv2.GaussianBlur(white, (0, 0), RAMP_SCALE * radius)
+    field *= 1 / field.std()
+    field.setflags(write=False)
+    return field
+
+
+def _facet_shades(rng: np.random.Generator) -> np.ndarray:
+    """Shade of a facet per hash slot: frontal light, so only how far a facet is tilted counts."""
+    tilt = rng.rayleigh(FACET_TILT, HASH_SIZE)
+    shades = FACET_GAIN * (np.cos(np.minimum(tilt, np.pi / 2)) - np.cos(FACET_TILT))
+    return (shades + HIGHLIGHT * (tilt < HIGHLIGHT_TILT)).astype(np.float32)
+
+
+def _facets(granules: np.ndarray, facet_shades: np.ndarray, size: int, radius: float) -> np.ndarray:
+    """Each pixel's facet shade: a facet is where one cell of the facet net crosses one crumb."""
+    net = _facet_net(size, round(FACET_SPACING * radius * 16) / 16)
+    slots = (granules.astype(np.uint32) * np.uint32(2654435761) + net * np.uint32(40503)) % HASH_SIZE
+    return facet_shades[slots]
+
+
+@lru_cache(maxsize=8)
+def _facet_net(size: int, spacing: float) -> np.ndarray:
+    """Voronoi cells of a jittered grid (uint32 ids), the same for every tile of this size."""
+    rng = np.random.default_rng(size)
+    steps = np.arange(0, size, max(spacing, 1.0))
+    grid = np.stack(np.meshgrid(steps, steps), -1).reshape(-1, 2) + rng.uniform(
+        0, spacing, (len(steps) ** 2, 2)
+    )
+    pixels = np.clip(grid.astype(np.intp), 0, size - 1)
+    seeds = np.ones((size, size), np.uint8)
+    seeds[pixels[:, 1], pixels[:, 0]] = 0
+    _, labels = cv2.distanceTransformWithLabels(
+        seeds, cv2.DIST_L2, cv2.DIST_MASK_3, labelType=cv2.DIST_LABEL_PIXEL
+    )
+    net = labels.astype(np.uint32)
+    net.setflags(write=False)
+    return net
+
+
+def _tint_noise(granules: np.ndarray, size: int, tile_px: float) -> np.ndarray:
+    """Per-pixel tint offset 0..TINTS-1 (0 off the crumbs): smooth noise, so colour noise comes in
+    specks of a pixel or two, as in the rubber of the photos."""
+    field = _noise(size, tile_px)[3]
+    return np.where(granules >= 0, field, 0)
 
 
 def _levels(shade: np.ndarray, occlusion: np.ndarray, lightness: np.ndarray, tile_px: float) -> np.ndarray:
     """Shade levels 0..255 (SHADE_LEVELS // 2 = the crumb's own colour) after the soft focus of a photo.
     Pixels occluded more than GAP_OCCLUSION are gaps (levels below GAP_SHADE), all others stay in their
-    colour's own range, however the lighting darkens them. The shading is blurred; colours are not, as a
+    colour's own range, however the shading darkens them. The shading is blurred; colours are not, as a
     blend of two colours may read as a third. Instead each pixel takes on some of the lightness of the
     colours and gaps around it, within its own colour's range: edges and gaps look soft."""
     blur = SOFTNESS * tile_px / 1024
@@ -201,24 +251,10 @@ def _levels(shade: np.ndarray, occlusion: np.ndarray, lightness: np.ndarray, til
     seen = np.where(gap, GAP_LIGHTNESS * lightness, lightness)
     bleed = cv2.GaussianBlur(seen, (0, 0), max(BLEED_SIGMA * tile_px / 1024, MIN_BLUR)) / seen - 1
     darkest_gap = GAP_SHADE - 1 / (SHADE_LEVELS / 2)
+    shade += GRAIN * _noise(shade.shape[0], tile_px)[0]  # after the blur: grain is sharp in the photos
     shade = np.where(gap, np.minimum(shade, darkest_gap), np.maximum(shade + BLEED * bleed, GAP_SHADE))
     levels = np.clip((shade + 1) * (SHADE_LEVELS / 2), 0, SHADE_LEVELS - 1)
     return levels.astype(np.uint8)
-
-
-def _cast_shadow(height: np.ndarray, radius: float) -> np.ndarray:
-    """0..1: how much the surface towards the light, within SHADOW_REACH crumb radii, hides each pixel
-    from it (a march along the light's direction, soft over PENUMBRA pixels)."""
-    toward_light = LIGHT[:2] / np.linalg.norm(LIGHT[:2])
-    drop_per_px = LIGHT[2] / np.linalg.norm(LIGHT[:2])  # the light ray's rise per pixel of travel
-    occluder = np.full_like(height, -np.inf)
-    size = height.shape[0]
-    for step in range(1, max(2, round(SHADOW_REACH * radius) + 1)):
-        dx, dy = np.round(step * toward_light).astype(int)
-        ray = height[max(dy, 0) : size + min(dy, 0), max(dx, 0) : size + min(dx, 0)] - step * drop_per_px
-        target = occluder[max(-dy, 0) : size + min(-dy, 0), max(-dx, 0) : size + min(-dx, 0)]
-        np.maximum(target, ray, out=target)
-    return np.clip((occluder - height) * (1 / PENUMBRA), 0, 1)
 
 
 def _per_granule(values: np.ndarray, granules: np.ndarray) -> np.ndarray:
@@ -232,48 +268,55 @@ def _interior(granules: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=8)
-def _noise(size: int, tile_px: float) -> tuple[np.ndarray, np.ndarray]:
-    """Smoothed noise of unit sigma, the same for every tile of this size: fine (the bumps of the rubber
-    surface) and coarse (over about a crumb radius, for the width of the crevices)."""
-    white = np.random.default_rng(size).standard_normal((size, size)).astype(np.float32)
+def _noise(size: int, tile_px: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Noise fields, the same for every tile of this size: fine grain and coarse (unit sigma; the
+    latter over a crumb radius or so, for the width of the crevices), specks (shades, mostly 0) and
+    the tint offsets of the colour noise."""
+    rng = np.random.default_rng(size)
+    white = rng.standard_normal((size, size)).astype(np.float32)
     fields = []
-    for sigma in (max(0.6, tile_px / 1024), COARSE_NOISE * CRUMB_RADIUS * tile_px):
+    for sigma in (max(0.5, GRAIN_SIGMA * tile_px / 1024), COARSE_NOISE * CRUMB_RADIUS * tile_px):
         field = cv2.GaussianBlur(white, (0, 0), sigma)
         field *= 1 / field.std()
-        field.setflags(write=False)
         fields.append(field)
-    return fields[0], fields[1]
-
-
-def _lighting(height: np.ndarray, tilt_x: np.ndarray, tilt_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Lambert term and a Blinn highlight of a height field (each crumb tilted by the given slopes) lit
-    from LIGHT, seen from straight above."""
-    slope_x = cv2.Sobel(height, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8) + tilt_x
-    slope_y = cv2.Sobel(height, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8) + tilt_y
-    inverse_norm = 1 / np.sqrt(slope_x * slope_x + slope_y * slope_y + 1)
-    lambert = (LIGHT[2] - LIGHT[0] * slope_x - LIGHT[1] * slope_y) * inverse_norm
-    facing = np.maximum((HALFWAY[2] - HALFWAY[0] * slope_x - HALFWAY[1] * slope_y) * inverse_norm, 0)
-    for _ in range(5):  # facing ** 32 by squaring: far cheaper than np.power
-        facing *= facing
-    return lambert, facing
+    speck = rng.random((size, size)) < SPECK_SHARE
+    specks = np.where(speck, rng.normal(0, SPECK_SHADE, (size, size)), 0).astype(np.float32)
+    specks = cv2.GaussianBlur(specks, (0, 0), max(MIN_BLUR, 0.5 * tile_px / 1024)) * 2
+    tint = cv2.GaussianBlur(rng.standard_normal((size, size)).astype(np.float32), (0, 0), TINT_GRAIN)
+    tint_offsets = np.clip((tint / tint.std() + 2.5) * (TINTS / 5), 0, TINTS - 1).astype(np.int32)
+    for field in (*fields, specks, tint_offsets):
+        field.setflags(write=False)
+    return fields[0], fields[1], specks, tint_offsets
 
 
 def _color_tables(
     layout: GranuleLayout, palette: Palette, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Colour tables, one row of SHADE_LEVELS colours per (colour, tint) plus a gap row and a background
-    row, and the row of every granule (the gap and background rows last, for ids -1 and -2)."""
-    bases = np.array([palette[code].rgb for code in layout.codes], dtype=float)
-    tints = 1 + rng.normal(0, TINT_SPREAD, (len(bases), TINTS, 3))
+    row; the first row of every granule's colour (the gap and background rows last, for ids -1 and -2),
+    and every granule's own tint (0 for those two)."""
+    tables = _tables_of(tuple(palette[code].rgb for code in layout.codes))
+    tint_of = rng.integers(0, TINTS, len(layout.granule_color))
+    granule_rows = layout.granule_color.astype(np.intp) * TINTS
+    gap_row, background_row = len(tables) - 2, len(tables) - 1
+    # ids -2, -1 index from the end
+    rows_of = np.append(granule_rows, [background_row, gap_row]).astype(np.int32)
+    return tables, rows_of, np.append(tint_of, [0, 0]).astype(np.int32)
+
+
+@lru_cache(maxsize=64)
+def _tables_of(colors: tuple[tuple[int, int, int], ...]) -> np.ndarray:
+    """The tables of a mix's colours (the tints are the same for every seed, so a mix's tables are
+    computed once: they cost more than a 512 preview's own pixels)."""
+    bases = np.array(colors, dtype=float)
+    tints = 1 + np.random.default_rng(LOOKS_STREAM).normal(0, TINT_SPREAD, (len(bases), TINTS, 3))
     rows = [_shade_row(base * tint, bases, own) for own, base in enumerate(bases) for tint in tints[own]]
     shades = LEVEL_SHADES[:, None]
     rows.append(GAP_RGB * (1 + 0.4 * shades))
     rows.append(np.full((SHADE_LEVELS, 3), BACKGROUND_RGB))
     tables = np.clip(np.round(np.array(rows)), 0, 255).astype(np.uint8)
-    tint_of = rng.integers(0, TINTS, len(layout.granule_color))
-    granule_rows = layout.granule_color.astype(np.intp) * TINTS + tint_of
-    gap_row, background_row = len(rows) - 2, len(rows) - 1
-    return tables, np.append(granule_rows, [background_row, gap_row])  # ids -2, -1 index from the end
+    tables.setflags(write=False)
+    return tables
 
 
 def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
@@ -281,6 +324,8 @@ def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     the range where the colour stays nearest to bases[own] (RGB and Lab), clear of gaps and background;
     shades below GAP_SHADE jump to dark shades of the colour that are nearest to the gap colour."""
     darkest, lightest, gap_lightest = _safe_shade_range(color, bases, own)
+    if _has_darker_look_alike(color, bases, own):
+        darkest = max(darkest, OWN_DARKEST)
     shades = LEVEL_SHADES
     # A colour with little room to brighten (white) is shaded a little darker overall, as in the photos,
     # so that its lit side does not flatten out.
@@ -292,8 +337,19 @@ def _shade_row(color: np.ndarray, bases: np.ndarray, own: int) -> np.ndarray:
     squeezed = np.where(toned < 0, dark, lit)
     deep = shades < GAP_SHADE
     depth = (shades[deep] + 1) / (GAP_SHADE + 1)  # 0 at -1, 1 at GAP_SHADE
-    squeezed[deep] = GAP_DARKEST + depth * (gap_lightest - GAP_DARKEST)
+    floor = min(GAP_DARKEST, gap_lightest)  # dark enough, but never darker than it must be
+    squeezed[deep] = floor + depth * (gap_lightest - floor)
     return _shaded(color, squeezed)
+
+
+def _has_darker_look_alike(color: np.ndarray, bases: np.ndarray, own: int) -> bool:
+    """Whether the mix holds a darker colour of about this chroma (BLACK for WHITE, GRAY for LTGRAY):
+    then a darkened pixel of this colour would read as that one, so its shading stays shallow."""
+    if len(bases) < 2:
+        return False
+    lab, others = _lab(color[None])[0], _lab(np.delete(bases, own, axis=0))
+    darker = others[:, 0] < lab[0]
+    return bool((darker & (np.linalg.norm(others[:, 1:] - lab[1:], axis=1) < LOOK_ALIKE_CHROMA)).any())
 
 
 def _shaded(color: np.ndarray, shades: np.ndarray) -> np.ndarray:
@@ -344,7 +400,7 @@ def _lab(rgb: np.ndarray) -> np.ndarray:
 def _on_background(rgb: np.ndarray, background: np.ndarray, angle: int, size: int) -> np.ndarray:
     """Put the light background with the tile's soft drop shadow under the background pixels."""
     light = _background(angle, size)
-    rgb[background] = light[background][:, None]
+    np.copyto(rgb, light[..., None], where=background[..., None])
     return rgb
 
 

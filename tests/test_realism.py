@@ -1,0 +1,110 @@
+"""eval-realism: the classifier two-sample test on small synthetic pictures (a few seconds)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn", reason="eval extras (requirements-dev.txt) not installed")
+pytest.importorskip("skimage", reason="eval extras (requirements-dev.txt) not installed")
+
+from plitka.realism import features, reference, twosample
+from plitka.realism.reference import PATCH_PX, Picture, compare, sample_patches
+
+SIDE = 160
+
+
+@pytest.fixture(autouse=True)
+def small_test(monkeypatch):
+    """Fewer patches and boosting rounds: the synthetic kinds differ plainly, so this is plenty."""
+    monkeypatch.setattr(twosample, "MAX_ITERATIONS", 30)
+    monkeypatch.setattr(reference, "PHOTO_PATCHES", 8)
+
+
+def crumbs(rng: np.random.Generator, tint: tuple[int, int, int], sharp: bool) -> np.ndarray:
+    """A tile-like picture: blobs of two colours; `sharp` ones have hard edges, the others are soft
+    and grainy."""
+    field = cv2.GaussianBlur(rng.standard_normal((SIDE, SIDE)).astype(np.float32), (0, 0), 3)
+    colour = np.where((field > 0)[..., None], np.float32(tint), np.float32([230, 225, 215]))
+    if not sharp:
+        colour = cv2.GaussianBlur(colour, (0, 0), 1.2) + rng.normal(0, 6, colour.shape).astype(np.float32)
+    return np.clip(colour, 0, 255).astype(np.uint8)
+
+
+def pictures(
+    kind: int, group_count: int, sharp: bool, seed: int, group_tint: bool = False, shared_mixes: bool = True
+) -> list[Picture]:
+    rng = np.random.default_rng(seed)
+    result = []
+    for group in range(group_count):
+        tint = tuple(int(v) for v in rng.integers(40, 200, 3)) if group_tint else (200, 70, 60)
+        for image in range(1 if kind == 0 else len(reference.RENDER_SEEDS)):  # as eval-realism samples
+            rgb = crumbs(rng, tint, sharp)
+            name, mix = f"{kind}-{group}-{image}", f"mix{group}" if shared_mixes else f"mix{group}-{kind}"
+            result.append(Picture(name, mix, kind, rgb, np.ones((SIDE, SIDE), bool)))
+    return result
+
+
+def test_features_are_finite_and_named():
+    patch = crumbs(np.random.default_rng(0), (200, 70, 60), sharp=False)[:PATCH_PX, :PATCH_PX]
+    values = features.patch_features(patch)
+    assert values.shape == (len(features.NAMES),)
+    assert np.isfinite(values).all()
+
+
+def test_light_from_one_side_skews_the_gradient():
+    # Each stripe lit from the left: a sudden rise at its left edge, a slow fall to the right.
+    ramp = np.tile(1 - (np.arange(PATCH_PX) % 8) / 8, (PATCH_PX, 1)).astype(np.float32)
+    lit = ramp * 150 + 50
+    rgb = np.repeat(lit[..., None], 3, axis=2).astype(np.uint8)
+    values = dict(zip(features.NAMES, features.patch_features(rgb), strict=True))
+    assert abs(values["gx_skew"]) > 0.3
+    assert abs(values["gy_skew"]) < 0.1
+
+
+def test_correlation_length_follows_the_crumb_size():
+    rng = np.random.default_rng(1)
+    lengths = []
+    for blur in (2, 6):
+        field = cv2.GaussianBlur(rng.standard_normal((256, 256)).astype(np.float32), (0, 0), blur)
+        lab = np.repeat((field > 0).astype(np.float32)[..., None], 3, axis=2)
+        lengths.append(features.correlation_length(lab))
+    assert lengths[1] == pytest.approx(3 * lengths[0], rel=0.35)
+
+
+def test_soft_grainy_pictures_are_told_from_sharp_ones():
+    """Fails if the classifier cannot learn (or its labels are mixed up)."""
+    photos = pictures(0, 6, sharp=False, seed=1)
+    renders = pictures(1, 6, sharp=True, seed=2)
+    report = compare(photos, renders)
+    assert report.test.accuracy > 0.9
+    assert report.test.auc > 0.9
+    assert report.control.accuracy == pytest.approx(0.5, abs=0.15)
+
+
+def test_folds_never_share_a_mix():
+    """Each mix is one kind only and carries its own colour: a classifier that saw a mix in training
+    would recognise it. Grouped folds leave nothing to learn, so the test must read about 0.5."""
+    photos = pictures(0, 8, sharp=False, seed=3, group_tint=True, shared_mixes=False)
+    renders = pictures(1, 8, sharp=False, seed=4, group_tint=True, shared_mixes=False)
+    report = compare(photos, renders)
+    assert report.test.accuracy == pytest.approx(0.5, abs=0.2)
+
+
+def test_patches_lie_on_the_tile():
+    rgb = np.zeros((200, 200, 3), np.uint8)
+    mask = np.zeros((200, 200), bool)
+    mask[50:150, 60:170] = True
+    rgb[mask] = 255
+    picture = Picture("p", "g", 0, rgb, mask)
+    patches = sample_patches(picture, 20, np.random.default_rng(0))
+    assert len(patches) == 20
+    assert all(patch.shape == (PATCH_PX, PATCH_PX, 3) and patch.min() == 255 for patch in patches)
+
+
+def test_eval_realism_refuses_a_folder_without_labels(tmp_path, capsys):
+    from plitka.cli import main
+
+    assert main(["eval-realism", str(tmp_path)]) == 2
+    assert "labels.csv" in capsys.readouterr().err
