@@ -54,6 +54,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
+from plitka.lock.colours import lightness_pairs
 from plitka.palette import PALETTE, Palette
 
 ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
@@ -69,6 +70,8 @@ MAX_CENTRE_SHIFT = 40.0
 INTERIOR_KERNEL = np.ones((3, 3), np.uint8)
 LIT_PERCENTILES = (35, 95)  # lightness band taken as "the granule's colour" in a single-colour tile
 NOT_COUNTED = -1
+PAIR_RIM_DEPTH = 6.0  # L* below the surroundings (Gaussian, PAIR_RIM_SIGMA_PX at 1024 px) of a crevice rim
+PAIR_RIM_SIGMA_PX = 4.0
 CORNER_SUPPORT = 3  # own-colour interior pixels among a thin pixel's 8 neighbours to call it a corner
 
 
@@ -121,6 +124,7 @@ def segment_colours(
     label_map[mask] = _granule_labels(
         shade_space[mask], centres, mask, window=(SHADOW_SHADE, np.inf), restore_thin=True
     )
+    label_map = _lightness_pairs_by_granule(label_map, shade_space, palette_centres)
     return ColourSegmentation(codes=codes, labels=label_map, centres_lab=centres - np.float32([16, 0, 0]))
 
 
@@ -297,6 +301,59 @@ def _true_thin_pixels(
             if first != second:
                 corner[blend] = False
     return keep | corner
+
+
+def _lightness_pairs_by_granule(
+    label_map: np.ndarray, shade_space: np.ndarray, palette_centres: np.ndarray
+) -> np.ndarray:
+    """Colours of a lightness pair (plitka.lock.colours) decided by the lit pixels nearby.
+
+    The dark rim of a PEARL granule where it dips into a crevice is, pixel for pixel, LTGRAY. A
+    counted pixel of a pair's colours lying in a crevice (PAIR_RIM_DEPTH darker than its
+    surroundings) therefore takes the colour of the nearest lit pixel of that pair instead, so a rim
+    between a light and a dark granule is shared between them down the middle. The pairs are those
+    of the palette colours.
+    """
+    pairs = lightness_pairs(palette_centres - np.float32([16, 0, 0]))
+    if not pairs.any():
+        return label_map
+    lightness = shade_space[..., 0]
+    surroundings = cv2.GaussianBlur(lightness, (0, 0), PAIR_RIM_SIGMA_PX * max(lightness.shape) / 1024)
+    rim = lightness < surroundings - PAIR_RIM_DEPTH
+    label_map = label_map.copy()
+    for group in _pair_groups(pairs):
+        in_group = np.isin(label_map, group)
+        lit = in_group & ~rim
+        if not lit.any():
+            continue
+        # distance to the nearest lit group pixel, with the index of that pixel
+        _, nearest = cv2.distanceTransformWithLabels(
+            (~lit).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        lit_labels = np.zeros(nearest.max() + 1, dtype=np.int8)
+        lit_labels[nearest[lit]] = label_map[lit]
+        fix = in_group & rim
+        label_map[fix] = lit_labels[nearest[fix]]
+    return label_map
+
+
+def _pair_groups(pairs: np.ndarray) -> list[list[int]]:
+    """Connected groups (two or more colours) of the pair graph."""
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for start in range(len(pairs)):
+        if start in seen or not pairs[start].any():
+            continue
+        group, frontier = {start}, [start]
+        while frontier:
+            node = frontier.pop()
+            for other in np.flatnonzero(pairs[node]).tolist():
+                if other not in group:
+                    group.add(other)
+                    frontier.append(other)
+        seen |= group
+        groups.append(sorted(group))
+    return groups
 
 
 def _cone_distance(pixels: np.ndarray, generators: np.ndarray) -> np.ndarray:
