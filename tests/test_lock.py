@@ -1,0 +1,211 @@
+"""The colour lock (plitka.lock) on procedural renders whose colours drifted from the order, and on
+pictures that are not crumb at all."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from plitka.analysis import measure_proportions
+from plitka.layout import build_layout
+from plitka.lock import LOCK_MIN_CONFIDENCE, lock_colours
+from plitka.lock.colours import lightness_pairs, palette_lab
+from plitka.lock.quality import detail_kept
+from plitka.lock.quota import assign_colours
+from plitka.lock.regions import lab_image
+from plitka.render import render_tile
+from plitka.render.procedural import picture_granules
+
+SIZE = 768
+
+
+def render(mix: dict[str, float], seed: int = 3, angle: int = 0) -> tuple[Image.Image, np.ndarray]:
+    layout = build_layout(mix, size=SIZE, seed=seed)
+    return render_tile(layout, angle), picture_granules(layout, angle)
+
+
+@pytest.fixture(scope="module")
+def drifted():
+    """A render of 85% red / 15% white, locked to the order 60% red / 40% white."""
+    picture, granules = render({"RED": 85, "WHITE": 15})
+    return picture, lock_colours(picture, {"RED": 60, "WHITE": 40})
+
+
+@pytest.mark.parametrize(
+    ("made", "ordered"),
+    [
+        ({"RED": 85, "WHITE": 15}, {"RED": 60, "WHITE": 40}),
+        ({"BLUE": 50, "YELLOW": 50}, {"BLUE": 10, "RED": 30, "YELLOW": 60}),
+        ({"RED": 100}, {"BLUE": 25, "GRSGRN": 25, "RED": 25, "YELLOW": 25}),
+        ({"BLACK": 50, "WHITE": 50}, {"BLACK": 30, "WHITE": 70}),
+    ],
+)
+def test_locked_picture_measures_the_ordered_shares(made, ordered):
+    picture, _ = render(made)
+    locked = lock_colours(picture, ordered)
+    assert locked.painted
+    measured = measure_proportions(locked.image, list(ordered))
+    for code, share in ordered.items():
+        assert measured[code] == pytest.approx(share, abs=0.5), measured
+
+
+def test_lightness_pairs_are_locked_as_a_person_sees_them():
+    picture, _ = render({"WHITE": 70, "LTGRAY": 30})
+    ordered = {"PEARL": 50, "LTGRAY": 20, "WHITE": 30}
+    measured = measure_proportions(lock_colours(picture, ordered).image, list(ordered))
+    for code, share in ordered.items():
+        assert measured[code] == pytest.approx(share, abs=1.0), measured
+
+
+def test_repainted_regions_are_their_palette_colour_at_their_own_lightness(drifted):
+    """No surplus hidden in odd tints: each repainted region's mean a*b* is within ΔE 5 of its palette
+    colour shaded to the region's own mean lightness."""
+    picture, locked = drifted
+    before, after = lab_image(np.asarray(picture)), lab_image(np.asarray(locked.image))
+    codes = locked.codes
+    palette = palette_lab(codes)
+    changed = _changed_regions(before, after, locked)
+    assert len(changed) > 50
+    for region in changed:
+        pixels = after[locked.regions == region]
+        colour = palette[locked.region_colour[region]]
+        shade = (pixels[:, 0].mean() + 16) / (colour[0] + 16)
+        expected_ab = colour[1:] * shade
+        assert np.linalg.norm(pixels[:, 1:].mean(axis=0) - expected_ab) < 5.0, (region, codes)
+
+
+def test_each_pixel_keeps_its_shading(drifted):
+    """Not flat paint: the picture's fine detail (high-pass L*) stays, and inside every repainted
+    region the lightness still varies as it did."""
+    picture, locked = drifted
+    assert detail_kept(picture, locked.image) >= 0.85
+    before, after = lab_image(np.asarray(picture)), lab_image(np.asarray(locked.image))
+    for region in _changed_regions(before, after, locked)[:200]:
+        inside = locked.regions == region
+        if inside.sum() < 60:
+            continue
+        correlation = np.corrcoef(before[inside, 0], after[inside, 0])[0, 1]
+        assert correlation > 0.9, region
+
+
+def test_whites_keep_their_highlights(drifted):
+    """Red granules turned white: their highlights still stand above the granule, none clipped to 255."""
+    picture, locked = drifted
+    white = locked.codes.index("WHITE")
+    before, after = lab_image(np.asarray(picture)), lab_image(np.asarray(locked.image))
+    turned = np.isin(locked.regions, _changed_regions(before, after, locked)) & (locked.colour_map() == white)
+    lightness = after[turned, 0]
+    assert np.percentile(lightness, 99) - np.median(lightness) > 3.0
+    assert (np.asarray(locked.image)[turned] == 255).all(axis=1).mean() < 0.001
+
+
+def test_new_borders_are_soft_without_dark_seams(drifted):
+    """Where two repainted neighbours now differ in colour, the border is no darker, relative to
+    the granules beside it, than the same pixels were before; and it steps over more than one pixel."""
+    picture, locked = drifted
+    before, after = lab_image(np.asarray(picture))[..., 0], lab_image(np.asarray(locked.image))[..., 0]
+    colours = locked.colour_map()
+    border = np.zeros(colours.shape, bool)
+    border[:, 1:] |= (colours[:, 1:] != colours[:, :-1]) & (colours[:, 1:] >= 0) & (colours[:, :-1] >= 0)
+    around = cv2.dilate(border.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool) & ~border
+    seam_before = before[border].mean() / before[around].mean()
+    seam_after = after[border].mean() / after[around].mean()
+    assert seam_after > seam_before - 0.05
+    steps = np.abs(np.diff(after, axis=1))[border[:, 1:]]
+    assert np.median(steps) < 25  # a hard one-pixel jump from red (L 53) to white (L 93) would be ~40
+
+
+def test_a_region_is_a_whole_granule_not_a_cut_through_one():
+    picture, granules = render({"BLUE": 40, "RED": 30, "YELLOW": 30}, seed=9)
+    locked = lock_colours(picture, {"BLUE": 20, "RED": 40, "YELLOW": 40})  # no layout: segmented
+    ids = granules[granules >= 0]
+    regions = locked.regions[granules >= 0]
+    pairs = ids.astype(np.int64) * (regions.max() + 1) + regions
+    unique, counts = np.unique(pairs, return_counts=True)
+    largest = np.zeros(ids.max() + 1)
+    np.maximum.at(largest, unique // (regions.max() + 1), counts)
+    area = np.bincount(ids)
+    big = area >= 40  # granules under 40 px are mostly edge
+    cut = 1 - largest[big].sum() / area[big].sum()
+    assert cut < 0.12, cut
+
+
+def test_the_layout_granules_are_used_where_they_line_up():
+    picture, granules = render({"RED": 80, "WHITE": 20})
+    locked = lock_colours(picture, {"RED": 50, "WHITE": 50}, granules=granules)
+    assert locked.layout_share > 60
+    misaligned = np.roll(granules, 7, axis=(0, 1))
+    assert lock_colours(picture, {"RED": 50, "WHITE": 50}, granules=misaligned).layout_share < 20
+
+
+def _flat_graphic() -> np.ndarray:
+    picture = np.full((SIZE, SIZE, 3), 240, np.uint8)
+    picture[: SIZE // 2] = (200, 60, 50)
+    cv2.circle(picture, (SIZE // 2, SIZE // 2), SIZE // 5, (20, 20, 20), -1)
+    return picture
+
+
+def _pavers() -> np.ndarray:
+    """Grey concrete pavers in a running bond, with dark grooves and a fine noise."""
+    rng = np.random.default_rng(1)
+    picture = np.clip(rng.normal(150, 6, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
+    for row in range(0, SIZE, 96):
+        picture[row : row + 6] = 60
+        offset = 0 if (row // 96) % 2 else 96
+        for col in range(offset, SIZE, 192):
+            picture[row : row + 96, col : col + 6] = 60
+    return picture
+
+
+def _blurred_render() -> np.ndarray:
+    picture, _ = render({"RED": 60, "WHITE": 40})
+    return cv2.GaussianBlur(np.asarray(picture), (0, 0), 8)
+
+
+@pytest.mark.parametrize("make", [_flat_graphic, _pavers, _blurred_render])
+def test_a_picture_that_is_not_crumb_is_flagged_and_left_unpainted(make):
+    picture = make()
+    locked = lock_colours(picture, {"RED": 60, "WHITE": 40})
+    assert locked.confidence.value < LOCK_MIN_CONFIDENCE
+    assert not locked.painted and "crumb" in locked.reason
+    assert np.array_equal(np.asarray(locked.image), picture)
+
+
+def test_crumb_is_recognised_as_crumb(drifted):
+    _, locked = drifted
+    assert locked.confidence.value >= 0.9
+
+
+def test_quota_assignment_lands_within_one_region_of_each_share():
+    rng = np.random.default_rng(0)
+    weight = rng.uniform(50, 400, 2000)
+    cost = rng.uniform(0, 10, (2000, 3)) * weight[:, None]
+    shares = np.array([0.2, 0.5, 0.3])
+    colour = assign_colours(cost, weight, shares, rng.integers(0, 16, 2000), 16)
+    areas = np.bincount(colour, weights=weight, minlength=3)
+    assert np.abs(areas - shares * weight.sum()).max() <= weight.max()
+
+
+def test_lightness_pairs_are_the_colours_that_differ_mainly_in_lightness():
+    codes = ["PEARL", "WHITE", "LTGRAY", "DKGREEN", "LTGREEN", "BLACK", "RED", "ORANGE"]
+    pairs = lightness_pairs(palette_lab(codes))
+    named = {(codes[i], codes[j]) for i, j in zip(*np.nonzero(pairs), strict=True) if i < j}
+    assert {("PEARL", "WHITE"), ("PEARL", "LTGRAY"), ("WHITE", "LTGRAY"), ("DKGREEN", "LTGREEN")} <= named
+    assert ("BLACK", "WHITE") not in named and ("RED", "ORANGE") not in named
+
+
+def _changed_regions(before: np.ndarray, after: np.ndarray, locked) -> list[int]:
+    """Regions on the tile whose mean a*b* moved by more than 10 (re-coloured, not just tidied)."""
+    regions = locked.regions.ravel()
+    count = regions.max() + 1
+    area = np.bincount(regions, minlength=count)
+    moved = []
+    for lab in (before, after):
+        moved.append(
+            np.stack([np.bincount(regions, weights=lab[..., c].ravel(), minlength=count) for c in (1, 2)], 1)
+            / np.maximum(area, 1)[:, None]
+        )
+    shift = np.linalg.norm(moved[1] - moved[0], axis=1)
+    return [int(r) for r in np.flatnonzero((shift > 10) & (locked.region_colour >= 0) & (area >= 30))]
