@@ -174,10 +174,11 @@ class TileService:
         """The colour lock on `picture` (measured before, for the report); the locked picture, or the
         picture as it was where the lock declined to paint (the report says why)."""
         mix = run.request.mix
-        with run.timings.measure("measure_before_lock"):
-            run.measured_before_lock = measure_proportions(picture, list(mix))
         with run.timings.measure("lock"):
             run.lock = lock_colours(picture, mix, granules=granules)
+        if run.lock.painted:
+            with run.timings.measure("measure_before_lock"):
+                run.measured_before_lock = measure_proportions(picture, list(mix))
         return run.lock.image
 
     def _recolour(self, run: Generation, folder: Path) -> Iterator[Output]:
@@ -187,6 +188,9 @@ class TileService:
         request = run.request
         with run.timings.measure("final"):
             final = self._lock(run, run.photo)
+        assert run.lock is not None
+        if not run.lock.painted:
+            raise RequestError("image", f"{run.lock.reason}; send a top view of the tile's granules")
         with run.timings.measure("preview"):
             preview = final.resize(_preview_size(final.size), Image.Resampling.LANCZOS)
             preview_path = self._save(preview, folder / "preview", request)
@@ -194,7 +198,6 @@ class TileService:
         final_path = self._save(final, folder / "final", request)
         yield Output("final", final_path)
         with run.timings.measure("colormap"):
-            assert run.lock is not None
             regions = region_layout(run.lock)
             colormap_path = save_image(render_colormap(regions, request.mix), folder / "colormap", "png", 100)
         yield Output("colormap", colormap_path)

@@ -29,7 +29,7 @@ def render(mix: dict[str, float], seed: int = 3, angle: int = 0) -> tuple[Image.
 @pytest.fixture(scope="module")
 def drifted():
     """A render of 85% red / 15% white, locked to the order 60% red / 40% white."""
-    picture, granules = render({"RED": 85, "WHITE": 15})
+    picture, _ = render({"RED": 85, "WHITE": 15})
     return picture, lock_colours(picture, {"RED": 60, "WHITE": 40})
 
 

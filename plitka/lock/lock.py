@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from plitka.analysis.tile import as_rgb_array, tile_mask
+from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
 from plitka.lock.colours import lightness_pairs, palette_lab, ray_cost
 from plitka.lock.confidence import Confidence, crumb_confidence
 from plitka.lock.quota import BLOCKS, assign_colours
@@ -79,7 +79,7 @@ def lock_colours(
 
     granules: the picture's granule ids from the layout it was rendered from (same HxW, negative
     for gap or background), used where they line up. force: paint even a picture that does not
-    look like crumb. Raises TileNotFoundError for a picture with no tile in it.
+    look like crumb (a picture with no texture at all is never painted).
     """
     start = time.perf_counter()
     codes = tuple(mix)
@@ -88,7 +88,10 @@ def lock_colours(
     rgb = as_rgb_array(image)
     lab = lab_image(rgb)
     scale = max(rgb.shape[:2]) / REFERENCE_SIDE
-    on_tile = tile_mask(rgb)
+    try:
+        on_tile = tile_mask(rgb)
+    except TileNotFoundError:
+        return _unpainted(rgb, codes, "does not look like a crumb surface (no granule texture)", start)
     regions = segment_granules(rgb, lab)
     layout_share = 0.0
     if granules is not None and granules.shape == on_tile.shape:
@@ -112,6 +115,20 @@ def lock_colours(
         _paint(result, lab, regions, stats, shares, palette, scale)
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _unpainted(rgb: np.ndarray, codes: tuple[str, ...], reason: str, start: float) -> LockResult:
+    return LockResult(
+        image=Image.fromarray(rgb),
+        codes=codes,
+        regions=np.zeros(rgb.shape[:2], np.int32),
+        region_colour=np.full(1, -1, np.int64),
+        repainted_share=0.0,
+        confidence=Confidence(0.0, {}),
+        painted=False,
+        reason=reason,
+        seconds=time.perf_counter() - start,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from plitka.request import RequestError
 FIELD = "image"
 MAX_PIXELS = 25_000_000
 MIN_SIDE_PX = 256
-FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP")
+FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "GIF")
 
 
 def load_photo(path: Path | str) -> Image.Image:
