@@ -25,7 +25,15 @@ from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
 from plitka.lock.colours import lightness_pairs, palette_lab, ray_cost
 from plitka.lock.confidence import Confidence, crumb_confidence
 from plitka.lock.quota import BLOCKS, assign_colours
-from plitka.lock.regions import REFERENCE_SIDE, Regions, crevices, lab_image, layout_regions, segment_granules
+from plitka.lock.regions import (
+    REFERENCE_SIDE,
+    Regions,
+    crevice_border_share,
+    crevices,
+    lab_image,
+    layout_regions,
+    segment_granules,
+)
 from plitka.lock.repaint import repaint, to_rgb
 from plitka.palette import PALETTE, Palette
 
@@ -51,6 +59,11 @@ class LockResult:
     reason: str = ""
     seconds: float = 0.0
     extra: dict = field(default_factory=dict)
+
+    @property
+    def areas(self) -> np.ndarray:
+        """Pixels per region."""
+        return np.bincount(self.regions.ravel(), minlength=self.region_colour.size)
 
     def colour_map(self) -> np.ndarray:
         """HxW index into codes of the colour each pixel was given, -1 off the tile."""
@@ -98,7 +111,9 @@ def lock_colours(
         regions, layout_share = layout_regions(granules, lab, regions)
     shadow = crevices(lab, scale)
     stats = _region_stats(regions, lab, on_tile, shadow)
-    confidence = crumb_confidence(stats.area[stats.on_tile], float(shadow[on_tile].mean()))
+    confidence = crumb_confidence(
+        stats.area[stats.on_tile], float(shadow[on_tile].mean()), crevice_border_share(regions, lab)
+    )
     result = LockResult(
         image=Image.fromarray(rgb),
         codes=codes,
@@ -112,7 +127,7 @@ def lock_colours(
         result.painted = False
         result.reason = f"does not look like a crumb surface (confidence {confidence.value:.2f})"
     else:
-        _paint(result, lab, regions, stats, shares, palette, scale)
+        _paint(result, lab, regions, stats, on_tile, shares, palette, scale)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -134,7 +149,7 @@ def _unpainted(rgb: np.ndarray, codes: tuple[str, ...], reason: str, start: floa
 @dataclass(frozen=True)
 class RegionStats:
     area: np.ndarray  # pixels
-    on_tile: np.ndarray  # bool: most of the region lies on the tile
+    on_tile: np.ndarray  # bool: some of the region lies on the tile
     mean_lab: np.ndarray  # Nx3 of its pixels out of shadow (all pixels where it is all shadow)
     centroid: np.ndarray  # Nx2 (y, x)
 
@@ -156,7 +171,7 @@ def _region_stats(regions: Regions, lab: np.ndarray, on_tile: np.ndarray, shadow
         np.stack([np.bincount(flat, weights=axis.ravel(), minlength=count) for axis in (ys, xs)], 1)
         / np.maximum(area, 1)[:, None]
     )
-    return RegionStats(area, tile_part > area / 2, mean.astype(np.float32), centroid)
+    return RegionStats(area, tile_part > 0, mean.astype(np.float32), centroid)
 
 
 def _paint(
@@ -164,6 +179,7 @@ def _paint(
     lab: np.ndarray,
     regions: Regions,
     stats: RegionStats,
+    on_tile: np.ndarray,
     shares: np.ndarray,
     palette: Palette,
     scale: float,
@@ -175,7 +191,7 @@ def _paint(
     mean = stats.mean_lab[tile]
     cost, _ = ray_cost(mean, centres)
     material_level = _material_levels(mean)
-    weight, level = _counted_pixels(regions, lab, tile, material_level)
+    weight, level = _counted_pixels(regions, lab, tile, material_level, on_tile)
     variation = np.clip((level + 16) / (material_level + 16), *VARIATION_RANGE)
     block = _block_of(stats.centroid[tile], lab.shape[:2])
     colour = assign_colours(cost * weight[:, None], weight, shares, block, BLOCKS * BLOCKS)
@@ -195,11 +211,10 @@ def _paint(
     target_lab[tile[keep], 0] = mean[keep, 0]  # a kept region keeps its own lightness
     painted[tile] = True
     changed[tile] = ~keep
-    lab_out = repaint(lab, regions.labels, gain, target_lab, painted, changed, scale)
+    lab_out = repaint(lab, regions.labels, gain, target_lab, painted, changed, scale, on_tile)
     result.image = Image.fromarray(to_rgb(lab_out))
     result.region_colour[tile] = colour
-    on_tile_pixels = stats.area[tile].sum()
-    result.repainted_share = float(100 * stats.area[tile][~keep].sum() / max(on_tile_pixels, 1))
+    result.repainted_share = float(100 * weight[~keep].sum() / max(weight.sum(), 1))
 
 
 def _material_levels(mean: np.ndarray) -> np.ndarray:
@@ -220,15 +235,15 @@ def _material_levels(mean: np.ndarray) -> np.ndarray:
 
 
 def _counted_pixels(
-    regions: Regions, lab: np.ndarray, tile: np.ndarray, material_level: np.ndarray
+    regions: Regions, lab: np.ndarray, tile: np.ndarray, material_level: np.ndarray, on_tile: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per tile region, its pixels that read as colour rather than shadow, and their mean L*: the
     granule's level as a person sees it. Painting keeps each pixel's shade relative to its material,
-    so the count does not depend on the colour the region gets."""
+    so the count does not depend on the colour the region gets. Only pixels on the tile count."""
     level = np.zeros(regions.count, np.float32)
     level[tile] = material_level
     pixel_level = level[regions.labels]
-    lit = (lab[..., 0] + 16) >= SHADOW_SHADE * (pixel_level + 16)
+    lit = ((lab[..., 0] + 16) >= SHADOW_SHADE * (pixel_level + 16)) & on_tile
     flat = regions.labels.ravel()
     counted = np.bincount(flat, weights=lit.ravel(), minlength=regions.count)
     lit_sum = np.bincount(flat, weights=(lab[..., 0] * lit).ravel(), minlength=regions.count)

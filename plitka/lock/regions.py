@@ -23,6 +23,7 @@ MERGE_L = 12.0  # ...their mean L* closer than this...
 MERGE_SEAM = 0.95  # ...and the seam between them is no darker than this fraction of the darker facet
 MERGED_SIZE_QUANTILE = 90  # a merged region stays within MERGED_SIZE_QUANTILE_FACTOR times this
 MERGED_SIZE_QUANTILE_FACTOR = 1.5  # percentile of the regions' areas before merging
+RIM_DEPTH = 2.0  # L*: a layout granule lines up where its outline is this much darker than its inside
 REFERENCE_SIDE = 1024
 
 
@@ -160,8 +161,8 @@ def layout_regions(granules: np.ndarray, lab: np.ndarray, fallback: Regions) -> 
     """Regions from the picture's known granule ids (-1 and below: gap or background) where they still
     line up with the picture, fallback's regions elsewhere; and the share of pixels taken from the layout.
 
-    A layout granule lines up when the picture is calm inside it: its a*b* spread (the std over the
-    granule) stays below what the picture shows across granule borders.
+    A layout granule lines up when the picture is calm inside it (its a*b* spread stays below half
+    of the picture's) and its rim is darker than its inside (a crevice runs along its outline).
     """
     ids = np.where(granules >= 0, granules, -1)
     count = int(ids.max()) + 1
@@ -176,10 +177,41 @@ def layout_regions(granules: np.ndarray, lab: np.ndarray, fallback: Regions) -> 
     spread = np.sqrt(((ab - mean[flat_ids]) ** 2).sum(axis=1))
     granule_spread = np.bincount(flat_ids, weights=spread, minlength=count) / np.maximum(area, 1)
     picture_spread = float(np.sqrt(((ab - ab.mean(axis=0)) ** 2).sum(axis=1)).mean())
-    aligned = (granule_spread < 0.5 * picture_spread) & (area > 0)
+    aligned = (granule_spread < 0.5 * picture_spread) & (area > 0) & _rims_darker(ids, lab[..., 0], count)
     use = np.zeros(granules.shape, bool)
     use[inside] = aligned[flat_ids]
     labels = np.where(use, ids, fallback.labels + count)
     _, relabelled = np.unique(labels, return_inverse=True)
     relabelled = relabelled.reshape(labels.shape).astype(np.int32)
     return Regions(relabelled, int(relabelled.max()) + 1), float(use.mean())
+
+
+def _rims_darker(ids: np.ndarray, lightness: np.ndarray, count: int) -> np.ndarray:
+    """Per granule id: is the mean L* of its outline RIM_DEPTH below that of its inside?"""
+    rim = np.zeros(ids.shape, bool)
+    rim[:, 1:] |= ids[:, 1:] != ids[:, :-1]
+    rim[:, :-1] |= ids[:, :-1] != ids[:, 1:]
+    rim[1:] |= ids[1:] != ids[:-1]
+    rim[:-1] |= ids[:-1] != ids[1:]
+    inside = ids >= 0
+    means = []
+    for part in (rim & inside, ~rim & inside):
+        total = np.bincount(ids[part], weights=lightness[part], minlength=count)
+        means.append(total / np.maximum(np.bincount(ids[part], minlength=count), 1))
+    has_inside = np.bincount(ids[~rim & inside], minlength=count) > 0
+    return has_inside & (means[0] < means[1] - RIM_DEPTH)
+
+
+def crevice_border_share(regions: Regions, lab: np.ndarray, depth: float = 3.0) -> float:
+    """Share of touching region pairs whose shared border is a crevice: darker, by `depth` L*, than
+    the darker of the two regions. Granules of crumb are parted by crevices; regions that noise or
+    a smooth surface was cut into are not."""
+    labels, count = regions.labels, regions.count
+    flat = labels.ravel()
+    areas = np.bincount(flat, minlength=count).astype(np.float64)
+    mean_l = np.bincount(flat, weights=lab[..., 0].ravel(), minlength=count) / np.maximum(areas, 1)
+    pairs, seam = _neighbour_pairs(labels, lab[..., 0])
+    if len(pairs) == 0:
+        return 0.0
+    darker = np.minimum(mean_l[pairs[:, 0]], mean_l[pairs[:, 1]])
+    return float((seam < darker - depth).mean())

@@ -30,12 +30,13 @@ def repaint(
     painted: np.ndarray,
     changed: np.ndarray,
     scale: float = 1.0,
+    where: np.ndarray | None = None,
 ) -> np.ndarray:
     """The picture (HxWx3 CIELAB) with the `painted` regions (N bool) put on their colours.
 
     labels: HxW region ids; gain: N factors on (L*+16); target_lab: Nx3 the colour (its lit level)
     each region is painted in; changed: N bool, the regions whose colour changes (their highlights
-    are rolled off). Returns HxWx3 float32 CIELAB.
+    are rolled off); where: HxW bool, the only pixels painted (the tile). Returns HxWx3 float32 CIELAB.
     """
     shade_target = target_lab + np.float32([16, 0, 0])
     roll_level = np.where(changed, target_lab[:, 0], NO_ROLL_OFF)
@@ -55,7 +56,7 @@ def repaint(
     lightness = _roll_off((lab[..., 0] + 16) * gain_map - 16, roll_level_map)
     shade = np.minimum(lightness, level) + 16  # highlights keep the lit colour's a*b*
     new = np.stack([lightness, chroma_a * shade, chroma_b * shade], axis=-1)
-    weight = weight[..., None]
+    weight = (weight if where is None else weight * where)[..., None]
     out = (weight * new + (1 - weight) * lab).astype(np.float32)
     return _softened_borders(out, labels, changed, BORDER_SIGMA_PX * scale)
 
