@@ -12,6 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 BLOCKS = 4
+TIE_JITTER = 10.0  # cost units per pixel (ray_cost: below 4 "already this colour", blue vs red ~300)
+
+
+def _jitter(indices: np.ndarray) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per region index (the same picture, the same result)."""
+    return np.random.default_rng(len(indices)).random(int(indices.max()) + 1)[indices]
 
 
 def assign_colours(
@@ -45,6 +51,9 @@ def _balanced(cost: np.ndarray, weight: np.ndarray, shares: np.ndarray, colour: 
         if len(candidates) == 0:
             break
         extra = (cost[candidates, under] - cost[candidates, over]) / weight[candidates]
+        # Among regions that change about as much, pick at random, as crumb is mixed: sorted by
+        # cost alone, a gentle lighting gradient would decide and lay the new colour in bands.
+        extra = extra + TIE_JITTER * _jitter(candidates)
         order = candidates[np.argsort(extra, kind="stable")]
         moved = np.cumsum(weight[order])
         # take regions until the need is met; the last one only if that lands nearer the quota
