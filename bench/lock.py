@@ -3,6 +3,10 @@ own time on the same picture."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
+import cv2
 from common import Figure, median_seconds
 
 from plitka.analysis import measure_proportions
@@ -26,8 +30,32 @@ def figures(quick: bool) -> list[Figure]:
     picture = close_up_1024()
     lock_s = median_seconds(lambda: lock_colours(picture, ORDERED), repeats)
     measure_s = median_seconds(lambda: measure_proportions(picture, list(ORDERED)), repeats)
+    lock_cpu = one_thread_cpu_seconds(lambda: lock_colours(picture, ORDERED), repeats)
     return [
         Figure("lock: re-colour a 1024x1024 picture", lock_s, "s", TARGET_LOCK_1024_S),
+        Figure(
+            "lock: the same, CPU seconds on one thread",
+            lock_cpu,
+            "s",
+            TARGET_LOCK_1024_S,
+            note="what one idle core needs; unlike wall time, barely moved by other load",
+        ),
         Figure("lock: measurement of the same picture", measure_s, "s"),
         Figure("lock: lock / measurement", lock_s / measure_s, "x"),
     ]
+
+
+def one_thread_cpu_seconds(work: Callable[[], object], repeats: int) -> float:
+    """Median process CPU time of `work` with OpenCV held to one thread (NumPy here uses one)."""
+    threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        work()
+        times = []
+        for _ in range(repeats):
+            start = time.process_time()
+            work()
+            times.append(time.process_time() - start)
+    finally:
+        cv2.setNumThreads(threads)
+    return sorted(times)[len(times) // 2]
