@@ -25,6 +25,7 @@ from plitka.governor.exporter import Telemetry
 from plitka.governor.gate import Cancelled
 from plitka.governor.shutdown import teardown_on_exit
 from plitka.limits import MAX_COLORS_TEXT, MAX_PARAMS_JSON, quote
+from plitka.lock.photo import load_photo
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
 from plitka.service import Generation, TileService
@@ -106,6 +107,13 @@ class Predictor(BaseRunner):
             choices=list(ENGINES),
             description="auto: sdxl where diffusion weights are configured, else procedural (no weights).",
         ),
+        image: Optional[Path] = Input(  # noqa: UP045, B008 -- a file input: Cog reads its Path type
+            default=None,
+            description=(
+                "Optional photo or render of a crumb tile (JPEG, PNG, WebP; 256 px to 25 megapixels) to "
+                "re-colour into the mix instead of making a new picture."
+            ),
+        ),
     ) -> Iterator[Path]:
         """Preview, final image, colour map and report.json, each yielded as soon as it is written."""
         inputs = {
@@ -116,6 +124,7 @@ class Predictor(BaseRunner):
             "seed": seed,
             "output_format": output_format,
             "engine": engine,
+            "image": image,
         }
         yield from self.stream(inputs, threading.Event())
 
@@ -125,8 +134,10 @@ class Predictor(BaseRunner):
         generation: Generation | None = None
         status = "failed"
         try:
-            request = build_request(**inputs, prompt_max_length=self.service.settings.prompt_limit())
-            generation = self.service.start(request, cancel)  # may probe weight sources
+            form = {key: value for key, value in inputs.items() if key != "image"}
+            request = build_request(**form, prompt_max_length=self.service.settings.prompt_limit())
+            photo = load_photo(inputs["image"]) if inputs.get("image") is not None else None
+            generation = self.service.start(request, cancel, photo)  # may probe weight sources
             for output in self.service.generate(generation, self.service.new_output_folder()):
                 yield Path(output.path)
             status = "succeeded"

@@ -18,12 +18,13 @@ from pathlib import Path
 
 from common import Figure, machine, print_table
 
-PARTS = ("procedural", "serving", "sdxl_tiny", "cold_start", "governor", "studio", "training")
+PARTS = ("procedural", "lock", "serving", "sdxl_tiny", "cold_start", "governor", "studio", "training")
 
 
 def run_parts(parts: list[str], quick: bool) -> list[Figure]:
     import cold_start
     import governor
+    import lock
     import procedural
     import sdxl_tiny
     import serving
@@ -35,6 +36,7 @@ def run_parts(parts: list[str], quick: bool) -> list[Figure]:
     weights = write_tiny_weights(Path(tempfile.mkdtemp(prefix="plitka-tiny-")))
     measured = {
         "procedural": lambda: procedural.figures(quick),
+        "lock": lambda: lock.figures(quick),
         "serving": lambda: serving.figures(weights, quick),
         "sdxl_tiny": lambda: sdxl_tiny.figures(weights, quick),
         "cold_start": lambda: cold_start.figures(weights, quick),

@@ -76,6 +76,7 @@ class Overrides:
     use_controlnet: bool | None = None
     prompt: str | None = None
     negative_prompt: str | None = None
+    lock: bool | None = None  # the colour lock on sdxl finals; None: on
 
 
 # name -> (type, lower bound, upper bound); bounds None where they do not apply.
@@ -88,6 +89,7 @@ OVERRIDE_BOUNDS: dict[str, tuple[type, float | None, float | None]] = {
     "use_controlnet": (bool, None, None),
     "prompt": (str, None, None),
     "negative_prompt": (str, None, None),
+    "lock": (bool, None, None),
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 from PIL import Image
 
 from plitka import __version__
@@ -24,23 +25,26 @@ from plitka.analysis import measure_proportions
 from plitka.diffusion import DiffusionEngine, DiffusionPlan, DiffusionResult
 from plitka.governor.guard import MemoryShortError
 from plitka.layout import GranuleLayout, build_layout
+from plitka.lock import LockResult, lock_colours
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
 from plitka.render import render_colormap, render_tile
+from plitka.render.procedural import picture_granules
 from plitka.request import MAX_SEED, RANDOM_SEED, RequestError, TileRequest
 from plitka.settings import Settings, get_settings
 
 log = logging.getLogger("plitka")
 
 OutputKind = Literal["preview", "final", "colormap", "report"]
-SUB_STEPS = ("queue", "load", "diffusion")
 # CUDA errors after which the process's CUDA context is unusable; only a new process recovers.
 FATAL_DEVICE_ERRORS = (
     "CUDA error",
     "illegal memory access",
     "device-side assert",
     "CUBLAS_STATUS_EXECUTION_FAILED",
-)  # parts of the "final" step, not added to the total again
+)
+# parts of the "final" step, not added to the total again
+SUB_STEPS = ("queue", "load", "diffusion", "measure_before_lock", "lock")
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,9 @@ class Generation:
     diffusion: DiffusionResult | None = None
     cpu_fallback: str = ""  # why the generation ran on the CPU instead of the GPU
     report: dict[str, Any] = field(default_factory=dict)
+    photo: Image.Image | None = None  # re-colour this picture instead of making one (engine "recolor")
+    lock: LockResult | None = None
+    measured_before_lock: dict[str, float] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)  # set: stop at the next step
 
 
@@ -137,6 +144,9 @@ class TileService:
 
     def generate(self, run: Generation, folder: Path) -> Iterator[Output]:
         """Write and yield preview, final, colour map and report.json into `folder`."""
+        if run.photo is not None:
+            yield from self._recolour(run, folder)
+            return
         request = run.request
         size = request.overrides.resolution or QUALITY_PRESETS[request.quality].resolution
         with run.timings.measure("layout"):
@@ -155,11 +165,19 @@ class TileService:
                 run.timings.seconds["queue"] = round(run.diffusion.queue_seconds, 4)
                 run.timings.seconds["load"] = round(run.diffusion.load_seconds, 4)
                 run.timings.seconds["diffusion"] = round(run.diffusion.generate_seconds, 4)
+                if request.overrides.lock is not False:
+                    final = self._lock(run, final, picture_granules(layout, request.angle, final.width))
             final_path = self._save(final, folder / "final", request)
         yield Output("final", final_path)
         with run.timings.measure("colormap"):
             colormap_path = save_image(render_colormap(layout, request.mix), folder / "colormap", "png", 100)
         yield Output("colormap", colormap_path)
+        yield self._report(run, final, folder, layout=layout)
+
+    def _report(
+        self, run: Generation, final: Image.Image, folder: Path, layout: GranuleLayout | None = None
+    ) -> Output:
+        request = run.request
         with run.timings.measure("measure"):
             measured = measure_proportions(final, list(request.mix))
         run.timings.seconds["total"] = round(
@@ -175,7 +193,40 @@ class TileService:
             run.engine,
             run.timings.seconds["total"],
         )
-        yield Output("report", report_path)
+        return Output("report", report_path)
+
+    def _lock(self, run: Generation, picture: Image.Image, granules: Any = None) -> Image.Image:
+        """The colour lock on `picture` (measured before, for the report); the locked picture, or the
+        picture as it was where the lock declined to paint (the report says why)."""
+        mix = run.request.mix
+        with run.timings.measure("lock"):
+            run.lock = lock_colours(picture, mix, granules=granules)
+        if run.lock.painted:
+            with run.timings.measure("measure_before_lock"):
+                run.measured_before_lock = measure_proportions(picture, list(mix))
+        return run.lock.image
+
+    def _recolour(self, run: Generation, folder: Path) -> Iterator[Output]:
+        """Re-colour the request's photo: preview (the re-coloured picture at 512), final, region
+        colour map, report with the shares before and after."""
+        assert run.photo is not None
+        request = run.request
+        with run.timings.measure("final"):
+            final = self._lock(run, run.photo)
+        assert run.lock is not None
+        if not run.lock.painted:
+            raise RequestError("image", f"{run.lock.reason}; send a top view of the tile's granules")
+        with run.timings.measure("preview"):
+            preview = final.resize(_preview_size(final.size), Image.Resampling.LANCZOS)
+            preview_path = self._save(preview, folder / "preview", request)
+        yield Output("preview", preview_path)
+        final_path = self._save(final, folder / "final", request)
+        yield Output("final", final_path)
+        with run.timings.measure("colormap"):
+            regions = region_layout(run.lock)
+            colormap_path = save_image(render_colormap(regions, request.mix), folder / "colormap", "png", 100)
+        yield Output("colormap", colormap_path)
+        yield self._report(run, final, folder)
 
     def _diffuse(self, run: Generation, layout: GranuleLayout, init: Image.Image) -> DiffusionResult:
         """The diffusion step; where the GPU is short of memory and PLITKA_CPU_FALLBACK allows, on the CPU."""
@@ -198,10 +249,20 @@ class TileService:
                 self._cpu_engine.start()
             return self._cpu_engine
 
-    def start(self, request: TileRequest, cancel: threading.Event | None = None) -> Generation:
+    def start(
+        self, request: TileRequest, cancel: threading.Event | None = None, photo: Image.Image | None = None
+    ) -> Generation:
         """Resolve what the request leaves open (seed, engine) before any work is done; setting
-        `cancel` later stops the generation at its next denoising step."""
+        `cancel` later stops the generation at its next denoising step. With a photo, the
+        generation re-colours it (engine "recolor") instead of making a picture."""
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed == RANDOM_SEED else request.seed
+        if photo is not None:
+            generation = Generation(
+                request=request, seed=seed, engine="recolor", engine_reason="an image was given", photo=photo
+            )
+            if cancel is not None:
+                generation.cancel = cancel
+            return generation
         engine, reason = self.choose_engine(request.engine)
         plan = self.diffusion.plan(request) if engine == "sdxl" else None
         generation = Generation(request=request, seed=seed, engine=engine, engine_reason=reason, plan=plan)
@@ -214,14 +275,20 @@ class TileService:
 
 
 def build_report(
-    run: Generation, layout: GranuleLayout, measured: dict[str, float], size: tuple[int, int]
+    run: Generation, layout: GranuleLayout | None, measured: dict[str, float], size: tuple[int, int]
 ) -> dict[str, Any]:
     request = run.request
     errors = [abs(measured.get(code, 0.0) - share) for code, share in request.mix.items()]
     return {
         "requested": dict(request.mix),
         "measured": measured,
-        "layout": {code: round(share, 2) for code, share in layout.area_shares().items()},
+        **({"measured_before_lock": run.measured_before_lock} if run.measured_before_lock else {}),
+        **({"lock": lock_report(run)} if run.lock or run.engine == "sdxl" else {}),
+        **(
+            {"layout": {code: round(share, 2) for code, share in layout.area_shares().items()}}
+            if layout
+            else {}
+        ),
         "max_error_points": round(max(errors), 2),
         "mix": request.describe_mix(),
         "seed": run.seed,
@@ -236,6 +303,25 @@ def build_report(
         "version": __version__,
         **({"diffusion": diffusion_report(run.diffusion, run.cpu_fallback)} if run.diffusion else {}),
     }
+
+
+def lock_report(run: Generation) -> dict[str, Any]:
+    """The lock's part of the report: whether it ran, and if so what it changed and how sure it was."""
+    if run.lock is None:
+        return {"enabled": False, "reason": "off (lock: false)"}
+    return {"enabled": True, **run.lock.describe()}
+
+
+def region_layout(lock: LockResult) -> GranuleLayout:
+    """The lock's regions and their colours as a layout, for the colour map (off the tile: gaps)."""
+    colours = lock.region_colour
+    granules = np.where(colours[lock.regions] >= 0, lock.regions, -1).astype(np.int32)
+    return GranuleLayout(lock.codes, granules, np.maximum(colours, 0).astype(np.int8), seed=0)
+
+
+def _preview_size(size: tuple[int, int]) -> tuple[int, int]:
+    scale = PREVIEW_SIZE / max(size)
+    return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
 def diffusion_report(result: DiffusionResult, cpu_fallback: str) -> dict[str, Any]:

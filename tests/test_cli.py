@@ -64,3 +64,49 @@ def test_a_generation_this_machine_cannot_fit_exits_1_with_one_line(tmp_path, ca
         capsys.readouterr().err.strip()
         == "error: not enough cuda memory for this generation: it needs 9.0 GiB"
     )
+
+
+def _labelled_folder(tmp_path):
+    """A folder as eval-recolor reads it: photos/ of crumb close-ups and labels.csv with their orders."""
+    from plitka.layout import build_layout
+    from plitka.render import render_tile
+
+    (tmp_path / "photos").mkdir(parents=True)
+    rows = ["file,family,label_in_name,proportions,trust"]
+    for name, made, ordered in (
+        ("a.png", {"RED": 90, "WHITE": 10}, "RED:50;WHITE:50"),
+        ("b.png", {"BLUE": 50, "YELLOW": 50}, "BLUE:30;YELLOW:70"),
+    ):
+        render_tile(build_layout(made, size=640, seed=2)).crop((96, 96, 544, 544)).save(
+            tmp_path / "photos" / name
+        )
+        rows.append(f"photos/{name},x,{ordered},{ordered},as_named")
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    return tmp_path
+
+
+def test_recolor_writes_the_four_outputs_and_prints_before_and_after(tmp_path, capsys):
+    folder = _labelled_folder(tmp_path / "in")
+    assert (
+        main(["recolor", str(folder / "photos" / "a.png"), "50% red, 50% white", "--out", str(tmp_path)]) == 0
+    )
+    printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert printed["measured_before_lock"]["RED"] > 80
+    assert printed["measured"]["RED"] == pytest.approx(50, abs=1.0)
+    for stem in ("preview.png", "final.png", "colormap.png", "report.json"):
+        assert (tmp_path / stem).is_file()
+
+
+def test_recolor_of_a_bad_image_exits_2_naming_image(tmp_path, capsys):
+    (tmp_path / "small.png").parent.mkdir(exist_ok=True)
+    Image.new("RGB", (100, 100)).save(tmp_path / "small.png")
+    assert main(["recolor", str(tmp_path / "small.png"), "red", "--out", str(tmp_path / "out")]) == 2
+    assert "image: 100x100 is too small" in capsys.readouterr().err
+
+
+def test_eval_recolor_json_has_the_asked_keys(tmp_path, capsys):
+    assert main(["eval-recolor", str(_labelled_folder(tmp_path)), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert {"before", "after", "detail", "seconds", "files"} <= set(report)
+    assert report["before"] > 15 and report["after"] < 1.0
+    assert [entry["file"] for entry in report["files"]] == ["photos/a.png", "photos/b.png"]

@@ -11,7 +11,17 @@ def test_committed_schema_matches_the_predictor():
 def test_schema_carries_the_form_constraints():
     schemas = build_schema()["components"]["schemas"]
     inputs = schemas["Input"]["properties"]
-    assert list(inputs) == ["colors", "params_json", "angle", "quality", "seed", "output_format", "engine"]
+    assert list(inputs) == [
+        "colors",
+        "params_json",
+        "angle",
+        "quality",
+        "seed",
+        "output_format",
+        "engine",
+        "image",
+    ]
+    assert (inputs["image"]["format"], inputs["image"]["nullable"]) == ("uri", True)
     assert schemas["angle"]["enum"] == list(ANGLES)
     assert schemas["quality"]["enum"] == ["preview", "standard", "high"]
     assert (inputs["seed"]["minimum"], inputs["seed"]["maximum"], inputs["seed"]["default"]) == (

@@ -135,3 +135,30 @@ def test_preload_builds_at_setup_so_the_first_prediction_does_not(tmp_path, tiny
         result = predict(url, colors="red", params_json=params, engine="sdxl", seed=1)
         assert result["status"] == "succeeded", result.get("error")
         assert result["metrics"]["models"]["built"] == 0
+
+
+def test_the_colour_lock_puts_the_sdxl_final_on_the_ordered_mix(server):
+    """On by default: the tiny random model's output drifts far from the order; the lock brings
+    every colour within 0.5 points and the report says what it did."""
+    _, report = sdxl(server, engine="sdxl", seed=5)
+    lock = report["lock"]
+    assert lock["enabled"] and lock["painted"]
+    assert 0 < lock["repainted_percent"] <= 100
+    assert set(lock["confidence"]) == {"value", "signs"}
+    assert set(report["measured_before_lock"]) == {"RED", "WHITE"}
+    for code, share in report["requested"].items():
+        assert report["measured"][code] == pytest.approx(share, abs=0.5)
+    assert report["timings"]["lock"] > 0
+
+
+def test_lock_false_leaves_the_diffusion_output_unlocked(server):
+    params = json.dumps({"overrides": {"resolution": 512, "steps": 4, "lock": False}})
+    result = predict(
+        server, colors="60% red, 40% white", params_json=params, quality="preview", engine="sdxl", seed=5
+    )
+    assert result["status"] == "succeeded", result.get("error")
+    report = json.loads(decode(result["output"][3]))
+    assert report["lock"] == {"enabled": False, "reason": "off (lock: false)"}
+    assert "measured_before_lock" not in report and "lock" not in report["timings"]
+    locked, _ = sdxl(server, engine="sdxl", seed=5)
+    assert decode(result["output"][1]) != decode(locked["output"][1])

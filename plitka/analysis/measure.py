@@ -54,6 +54,8 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
+from plitka.lock.colours import lightness_pairs
+from plitka.lock.regions import segment_granules
 from plitka.palette import PALETTE, Palette
 
 ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
@@ -69,6 +71,8 @@ MAX_CENTRE_SHIFT = 40.0
 INTERIOR_KERNEL = np.ones((3, 3), np.uint8)
 LIT_PERCENTILES = (35, 95)  # lightness band taken as "the granule's colour" in a single-colour tile
 NOT_COUNTED = -1
+PAIR_RIM_DEPTH = 6.0  # L* below the surroundings (Gaussian, PAIR_RIM_SIGMA_PX at 1024 px) of a crevice rim
+PAIR_RIM_SIGMA_PX = 4.0
 CORNER_SUPPORT = 3  # own-colour interior pixels among a thin pixel's 8 neighbours to call it a corner
 
 
@@ -121,6 +125,7 @@ def segment_colours(
     label_map[mask] = _granule_labels(
         shade_space[mask], centres, mask, window=(SHADOW_SHADE, np.inf), restore_thin=True
     )
+    label_map = _lightness_pairs_by_granule(label_map, rgb, shade_space, centres, palette_centres)
     return ColourSegmentation(codes=codes, labels=label_map, centres_lab=centres - np.float32([16, 0, 0]))
 
 
@@ -297,6 +302,72 @@ def _true_thin_pixels(
             if first != second:
                 corner[blend] = False
     return keep | corner
+
+
+def _lightness_pairs_by_granule(
+    label_map: np.ndarray,
+    rgb: np.ndarray,
+    shade_space: np.ndarray,
+    centres: np.ndarray,
+    palette_centres: np.ndarray,
+) -> np.ndarray:
+    """Colours of a lightness pair (plitka.lock.colours) decided per granule, not per pixel.
+
+    A shaded facet of a PEARL granule is, pixel for pixel, LTGRAY. So (1) the lit pixels of a pair's
+    colours in one granule region (plitka.lock.regions) take the colour whose lightness (centres,
+    as adapted) lies nearest, in log(L*+16), to the granule's level, the mean over those pixels;
+    (2) a pixel of the pair lying in a crevice (PAIR_RIM_DEPTH darker than its surroundings) takes
+    the colour of the nearest lit pixel of the pair, so a rim between a light and a dark granule is
+    shared between them down the middle. The pairs are those of the palette colours.
+    """
+    pairs = lightness_pairs(palette_centres - np.float32([16, 0, 0]))
+    if not pairs.any():
+        return label_map
+    lightness = shade_space[..., 0]
+    surroundings = cv2.GaussianBlur(lightness, (0, 0), PAIR_RIM_SIGMA_PX * max(lightness.shape) / 1024)
+    rim = lightness < surroundings - PAIR_RIM_DEPTH
+    regions = segment_granules(rgb).labels
+    label_map = label_map.copy()
+    log_level = np.log(np.maximum(lightness, 1e-3))
+    for group in _pair_groups(pairs):
+        in_group = np.isin(label_map, group)
+        lit = in_group & ~rim
+        if not lit.any():
+            continue
+        ids, values = regions[lit], log_level[lit]
+        count = int(regions.max()) + 1
+        level = np.bincount(ids, weights=values, minlength=count) / np.maximum(
+            np.bincount(ids, minlength=count), 1
+        )
+        nearest = np.abs(level[:, None] - np.log(centres[group, 0])[None, :]).argmin(axis=1)
+        label_map[lit] = np.asarray(group, dtype=np.int8)[nearest[ids]]
+        _, closest = cv2.distanceTransformWithLabels(
+            (~lit).astype(np.uint8), cv2.DIST_L2, 3, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        lit_labels = np.zeros(closest.max() + 1, dtype=np.int8)
+        lit_labels[closest[lit]] = label_map[lit]
+        fix = in_group & rim
+        label_map[fix] = lit_labels[closest[fix]]
+    return label_map
+
+
+def _pair_groups(pairs: np.ndarray) -> list[list[int]]:
+    """Connected groups (two or more colours) of the pair graph."""
+    groups: list[list[int]] = []
+    seen: set[int] = set()
+    for start in range(len(pairs)):
+        if start in seen or not pairs[start].any():
+            continue
+        group, frontier = {start}, [start]
+        while frontier:
+            node = frontier.pop()
+            for other in np.flatnonzero(pairs[node]).tolist():
+                if other not in group:
+                    group.add(other)
+                    frontier.append(other)
+        seen |= group
+        groups.append(sorted(group))
+    return groups
 
 
 def _cone_distance(pixels: np.ndarray, generators: np.ndarray) -> np.ndarray:

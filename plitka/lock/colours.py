@@ -1,0 +1,58 @@
+"""The ordered colours as the lock and the measurement see them: shade rays in (L*+16, a*, b*).
+
+Two ordered colours are a lightness pair when they differ in lightness ((L*+16) by a factor from
+PAIR_RATIO[0] to PAIR_RATIO[1]) more than in colour (their a*b*, at the darker one's lightness, closer than
+PAIR_AB_DISTANCE): PEARL/WHITE/LTGRAY, GRAY/WHITE, DKGREEN/LTGREEN, BLUE/DKBLUE. A shaded granule
+of the lighter one looks, pixel by pixel, like the darker one; those are told apart per granule,
+by its lit level. (BLACK/WHITE, a factor 2.8 apart, never pass for each other; RED/ORANGE differ in
+hue at one lightness; the pixel rule does better there.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+
+from plitka.palette import PALETTE, Palette
+
+PAIR_RATIO = (1.08, 1.8)  # PEARL/WHITE 1.10, GRAY/WHITE 1.57, DKGRAY/WHITE 2.3, BLACK/WHITE 2.8
+PAIR_AB_DISTANCE = 15.0  # DKGREEN/LTGREEN 14.2, RED/ORANGE 12.5 (but at one lightness)
+SHADE_SIGMA = 8.0  # Lab units of distance from a ray that cost as much as...
+SHADE_WEIGHT = 30.0  # ...this times log(shade)^2 (the measurement's values)
+
+
+def palette_lab(codes: Sequence[str], palette: Palette = PALETTE) -> np.ndarray:
+    """Kx3 float32 CIELAB of the codes' palette colours."""
+    rgb = np.array([[palette[code].rgb for code in codes]], dtype=np.float32) / 255
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0]
+
+
+def shade_space(lab: np.ndarray) -> np.ndarray:
+    return lab + np.float32([16, 0, 0])
+
+
+def lightness_pairs(centres_lab: np.ndarray) -> np.ndarray:
+    """KxK bool: colours i != j that form a lightness pair."""
+    rays = shade_space(centres_lab).astype(np.float64)
+    darker = np.minimum(rays[:, None, 0], rays[None, :, 0])
+    ratio = np.maximum(rays[:, None, 0], rays[None, :, 0]) / darker
+    first = rays[:, None, 1:] * (darker / rays[:, None, 0])[..., None]  # a*b* at the darker one's level
+    second = rays[None, :, 1:] * (darker / rays[None, :, 0])[..., None]
+    ab_distance = np.linalg.norm(first - second, axis=-1)
+    return (ratio >= PAIR_RATIO[0]) & (ratio < PAIR_RATIO[1]) & (ab_distance < PAIR_AB_DISTANCE)
+
+
+def ray_cost(lab: np.ndarray, centres_lab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """NxK cost of explaining each colour (Nx3 CIELAB) as a shade of each centre, and NxK shades.
+
+    Squared distance from the centre's ray in SHADE_SIGMA units plus SHADE_WEIGHT * log(shade)^2.
+    """
+    pixels = shade_space(lab).astype(np.float64)
+    centres = shade_space(centres_lab).astype(np.float64)
+    dots = pixels @ centres.T
+    norms2 = (centres**2).sum(axis=1)
+    shade = np.clip(dots / norms2, 0.05, 2.0)
+    distance2 = (pixels**2).sum(axis=1)[:, None] - shade * (2 * dots - shade * norms2)
+    return np.maximum(distance2, 0) / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2, shade

@@ -1,0 +1,285 @@
+"""The colour lock: a picture of crumb + the ordered mix -> the same picture in the ordered shares.
+
+1. Granule regions (regions.py; the layout's own granules where they still line up).
+2. One ordered colour per region under area quotas, block by block, changing as little as it can
+   (quota.py). The area counted is what a person sees as colour: the region's pixels not in shadow.
+3. Regions that change colour are re-coloured in CIELAB keeping each pixel's shading (repaint.py);
+   the others are left as they are. Regions of a lightness pair (colours.py) are always re-lit to
+   their colour's level, so a shaded PEARL granule cannot pass for LTGRAY.
+4. A confidence that the picture is crumb at all (confidence.py); below LOCK_MIN_CONFIDENCE
+   nothing is painted and the result says why.
+The lock never measures its own output: the measurement (plitka.analysis) judges it afterwards.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
+from plitka.lock.colours import lightness_pairs, palette_lab, ray_cost
+from plitka.lock.confidence import Confidence, crumb_confidence
+from plitka.lock.quota import BLOCKS, assign_colours
+from plitka.lock.regions import (
+    REFERENCE_SIDE,
+    Regions,
+    crevice_border_share,
+    crevices,
+    lab_image,
+    layout_regions,
+    segment_granules,
+)
+from plitka.lock.repaint import repaint, to_rgb
+from plitka.palette import PALETTE, Palette
+
+SHADOW_SHADE = 0.6  # pixels darker than this times their material's level are shadow, not colour
+KEEP_COST = 4.0  # a region whose colour costs less than this (ray_cost units) already is that colour
+MATERIALS = 6  # clusters of region colour (chromaticity and lightness) that share a lit level
+VARIATION_RANGE = (0.7, 1.4)  # a granule's level over its material's, as kept
+PAIR_VARIATION = 0.3  # exponent on that variation for lightness-pair colours (1 = all of it)
+MATCH_PICTURE_AB = 4.0  # the painted colour follows the picture's own kept colour up to this far (a*b*)
+MATCH_PICTURE_L = 8.0  # and this far in L* (not for lightness pairs)
+
+
+@dataclass
+class LockResult:
+    image: Image.Image
+    codes: tuple[str, ...]
+    regions: np.ndarray  # HxW int32 region id
+    region_colour: np.ndarray  # per region: index into codes, -1 off the tile
+    repainted_share: float  # percent of the tile's pixels re-coloured
+    confidence: Confidence
+    layout_share: float = 0.0  # percent of pixels whose regions came from the granule layout
+    painted: bool = True
+    reason: str = ""
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def areas(self) -> np.ndarray:
+        """Pixels per region."""
+        return np.bincount(self.regions.ravel(), minlength=self.region_colour.size)
+
+    def colour_map(self) -> np.ndarray:
+        """HxW index into codes of the colour each pixel was given, -1 off the tile."""
+        return self.region_colour[self.regions]
+
+    def describe(self) -> dict:
+        return {
+            "painted": self.painted,
+            **({"reason": self.reason} if self.reason else {}),
+            "repainted_percent": round(self.repainted_share, 2),
+            "confidence": self.confidence.describe(),
+            "regions": int(self.region_colour.size),
+            "layout_regions_percent": round(self.layout_share, 1),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def lock_colours(
+    image: Image.Image | np.ndarray,
+    mix: Mapping[str, float],
+    granules: np.ndarray | None = None,
+    palette: Palette = PALETTE,
+    force: bool = False,
+) -> LockResult:
+    """The picture with each colour of `mix` (code -> percent) covering its share of the tile.
+
+    granules: the picture's granule ids from the layout it was rendered from (same HxW, negative
+    for gap or background), used where they line up. force: paint even a picture that does not
+    look like crumb (a picture with no texture at all is never painted).
+    """
+    start = time.perf_counter()
+    codes = tuple(mix)
+    shares = np.array([mix[code] for code in codes], dtype=np.float64)
+    shares /= shares.sum()
+    rgb = as_rgb_array(image)
+    lab = lab_image(rgb)
+    scale = max(rgb.shape[:2]) / REFERENCE_SIDE
+    try:
+        on_tile = tile_mask(rgb)
+    except TileNotFoundError:
+        return _unpainted(rgb, codes, "does not look like a crumb surface (no granule texture)", start)
+    regions = segment_granules(rgb, lab)
+    layout_share = 0.0
+    if granules is not None and granules.shape == on_tile.shape:
+        regions, layout_share = layout_regions(granules, lab, regions)
+    shadow = crevices(lab, scale)
+    stats = _region_stats(regions, lab, on_tile, shadow)
+    confidence = crumb_confidence(
+        stats.area[stats.on_tile], float(shadow[on_tile].mean()), crevice_border_share(regions, lab)
+    )
+    result = LockResult(
+        image=Image.fromarray(rgb),
+        codes=codes,
+        regions=regions.labels,
+        region_colour=np.full(regions.count, -1, np.int64),
+        repainted_share=0.0,
+        confidence=confidence,
+        layout_share=100 * layout_share,
+    )
+    if not confidence.looks_like_crumb and not force:
+        result.painted = False
+        result.reason = f"does not look like a crumb surface (confidence {confidence.value:.2f})"
+    else:
+        _paint(result, lab, regions, stats, on_tile, shares, palette, scale)
+    result.seconds = time.perf_counter() - start
+    return result
+
+
+def _unpainted(rgb: np.ndarray, codes: tuple[str, ...], reason: str, start: float) -> LockResult:
+    return LockResult(
+        image=Image.fromarray(rgb),
+        codes=codes,
+        regions=np.zeros(rgb.shape[:2], np.int32),
+        region_colour=np.full(1, -1, np.int64),
+        repainted_share=0.0,
+        confidence=Confidence(0.0, {}),
+        painted=False,
+        reason=reason,
+        seconds=time.perf_counter() - start,
+    )
+
+
+@dataclass(frozen=True)
+class RegionStats:
+    area: np.ndarray  # pixels
+    on_tile: np.ndarray  # bool: some of the region lies on the tile
+    mean_lab: np.ndarray  # Nx3 of its pixels out of shadow (all pixels where it is all shadow)
+    centroid: np.ndarray  # Nx2 (y, x)
+
+
+def _region_stats(regions: Regions, lab: np.ndarray, on_tile: np.ndarray, shadow: np.ndarray) -> RegionStats:
+    flat = regions.labels.ravel()
+    count = regions.count
+    area = np.bincount(flat, minlength=count).astype(np.float64)
+    tile_part = np.bincount(flat, weights=on_tile.ravel(), minlength=count)
+    lit = (~shadow).ravel().astype(np.float64)
+    lit_area = np.bincount(flat, weights=lit, minlength=count)
+    sums = [np.bincount(flat, weights=lab[..., c].ravel() * lit, minlength=count) for c in range(3)]
+    all_sums = [np.bincount(flat, weights=lab[..., c].ravel(), minlength=count) for c in range(3)]
+    lit_mean = np.stack(sums, 1) / np.maximum(lit_area, 1)[:, None]
+    all_mean = np.stack(all_sums, 1) / np.maximum(area, 1)[:, None]
+    mean = np.where((lit_area > 0)[:, None], lit_mean, all_mean)
+    ys, xs = np.indices(regions.labels.shape)
+    centroid = (
+        np.stack([np.bincount(flat, weights=axis.ravel(), minlength=count) for axis in (ys, xs)], 1)
+        / np.maximum(area, 1)[:, None]
+    )
+    return RegionStats(area, tile_part > 0, mean.astype(np.float32), centroid)
+
+
+def _paint(
+    result: LockResult,
+    lab: np.ndarray,
+    regions: Regions,
+    stats: RegionStats,
+    on_tile: np.ndarray,
+    shares: np.ndarray,
+    palette: Palette,
+    scale: float,
+) -> None:
+    codes = result.codes
+    centres = palette_lab(codes, palette)
+    pairs = lightness_pairs(centres).any(axis=1)
+    tile = np.flatnonzero(stats.on_tile)
+    mean = stats.mean_lab[tile]
+    cost, _ = ray_cost(mean, centres)
+    material_level = _material_levels(mean)
+    weight, level = _counted_pixels(regions, lab, tile, material_level, on_tile)
+    variation = np.clip((level + 16) / (material_level + 16), *VARIATION_RANGE)
+    block = _block_of(stats.centroid[tile], lab.shape[:2])
+    colour = assign_colours(cost * weight[:, None], weight, shares, block, BLOCKS * BLOCKS)
+    current = cost.argmin(axis=1)
+    keep = (colour == current) & (cost[np.arange(len(tile)), colour] < KEEP_COST) & ~pairs[colour]
+    targets = _target_colours(centres, mean, keep, colour, pairs)
+
+    count = regions.count
+    gain = np.ones(count, np.float32)
+    target_lab = stats.mean_lab.copy()
+    painted = np.zeros(count, bool)
+    changed = np.zeros(count, bool)
+    exponent = np.where(pairs[colour], PAIR_VARIATION, 1.0)
+    region_gain = (targets[colour, 0] + 16) * variation**exponent / (level + 16)
+    gain[tile] = np.where(keep, 1.0, region_gain)
+    target_lab[tile] = targets[colour]
+    target_lab[tile[keep], 0] = mean[keep, 0]  # a kept region keeps its own lightness
+    painted[tile] = True
+    changed[tile] = ~keep
+    lab_out = repaint(lab, regions.labels, gain, target_lab, painted, changed, scale, on_tile)
+    result.image = Image.fromarray(to_rgb(lab_out))
+    result.region_colour[tile] = colour
+    result.repainted_share = float(100 * weight[~keep].sum() / max(weight.sum(), 1))
+
+
+def _material_levels(mean: np.ndarray) -> np.ndarray:
+    """Each region's material's lit level (L*): the median over the regions of its colour cluster."""
+    shade = mean[:, :1] + 16
+    features = np.concatenate([100 * mean[:, 1:] / shade, 40 * np.log(shade)], axis=1).astype(np.float32)
+    clusters = min(MATERIALS, len(mean))
+    if clusters < 2:
+        return np.full(len(mean), float(np.median(mean[:, 0])) if len(mean) else 0.0)
+    criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.5)
+    cv2.setRNGSeed(0)
+    _, labels, _ = cv2.kmeans(features, clusters, None, criteria, 2, cv2.KMEANS_PP_CENTERS)
+    labels = labels.ravel()
+    levels = np.array(
+        [np.median(mean[labels == k, 0]) if (labels == k).any() else 0 for k in range(clusters)]
+    )
+    return levels[labels]
+
+
+def _counted_pixels(
+    regions: Regions, lab: np.ndarray, tile: np.ndarray, material_level: np.ndarray, on_tile: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per tile region, its pixels that read as colour rather than shadow, and their mean L*: the
+    granule's level as a person sees it. Painting keeps each pixel's shade relative to its material,
+    so the count does not depend on the colour the region gets. Only pixels on the tile count."""
+    level = np.zeros(regions.count, np.float32)
+    level[tile] = material_level
+    pixel_level = level[regions.labels]
+    lit = ((lab[..., 0] + 16) >= SHADOW_SHADE * (pixel_level + 16)) & on_tile
+    flat = regions.labels.ravel()
+    counted = np.bincount(flat, weights=lit.ravel(), minlength=regions.count)
+    lit_sum = np.bincount(flat, weights=(lab[..., 0] * lit).ravel(), minlength=regions.count)
+    all_mean = np.bincount(flat, weights=lab[..., 0].ravel(), minlength=regions.count) / np.maximum(
+        np.bincount(flat, minlength=regions.count), 1
+    )
+    level = np.where(counted > 0, lit_sum / np.maximum(counted, 1), all_mean)
+    return counted[tile], level[tile]
+
+
+def _block_of(centroid: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    rows = np.clip((centroid[:, 0] * BLOCKS / shape[0]).astype(int), 0, BLOCKS - 1)
+    cols = np.clip((centroid[:, 1] * BLOCKS / shape[1]).astype(int), 0, BLOCKS - 1)
+    return rows * BLOCKS + cols
+
+
+def _target_colours(
+    centres: np.ndarray, mean: np.ndarray, keep: np.ndarray, colour: np.ndarray, pairs: np.ndarray
+) -> np.ndarray:
+    """Kx3: each colour as painted: its palette colour, moved a little towards how the picture shows it."""
+    targets = centres.astype(np.float32).copy()
+    for index in range(len(centres)):
+        own = keep & (colour == index)
+        if own.sum() < 5:
+            continue
+        seen = np.median(mean[own], axis=0)
+        shift_ab = seen[1:] - centres[index, 1:]
+        shift_ab *= min(1.0, MATCH_PICTURE_AB / max(float(np.linalg.norm(shift_ab)), 1e-6))
+        targets[index, 1:] += shift_ab
+        if not pairs[index]:  # lighter or darker along the colour's own shade ray
+            level = centres[index, 0] + np.clip(
+                seen[0] - centres[index, 0], -MATCH_PICTURE_L, MATCH_PICTURE_L
+            )
+            targets[index] = (targets[index] + [16, 0, 0]) * (level + 16) / (centres[index, 0] + 16) - [
+                16,
+                0,
+                0,
+            ]
+    return targets
