@@ -31,6 +31,9 @@ def server(tmp_path_factory, tiny_weights):
         **tiny_weights.environment(),
         "PLITKA_MAX_CONCURRENCY": str(CONCURRENCY),
         "PLITKA_METRICS_PORT": str(metrics_port),
+        # Never unload idle models: on a loaded machine the module outlasts the 900 s default, and the
+        # LoRA and TI tensors (idle once applied) went mid-way through the leak test's 200 generations.
+        "PLITKA_MODEL_IDLE_SECONDS": "0",
     }
     with running_server(tmp_path_factory.mktemp("work"), **env) as url:
         yield url, f"http://127.0.0.1:{metrics_port}/metrics"
