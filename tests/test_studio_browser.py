@@ -2,8 +2,8 @@
 real Cog server. Skipped, with the reason, where chromium, chromium-driver or selenium is absent."""
 
 import base64
-import io
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -260,21 +260,24 @@ def test_every_control_is_labelled_and_text_has_contrast(page, lang):
     assert page.execute_script("return [...document.images].filter((i) => i.alt === null).length") == 0
 
 
-class WithImageInput(CogBackend):
-    """The real local server, with the served schema showing the colour-lock issue's `image` input;
-    what arrives as `image` is kept here and not sent on (this server's predict.py has no such input)."""
+class WithoutImageInput(CogBackend):
+    """The real local server, with the served schema as an older model's: no `image` input."""
+
+    def schema(self):
+        schema = super().schema()
+        del schema["components"]["schemas"]["Input"]["properties"]["image"]
+        return schema
+
+
+class RecordingImages(CogBackend):
+    """The real local server; keeps each `image` the page sends before passing it on unchanged."""
 
     def __init__(self, url, store):
         super().__init__(url, store)
         self.received: list[str | None] = []
 
-    def schema(self):
-        schema = super().schema()
-        schema["components"]["schemas"]["Input"]["properties"]["image"] = {"type": "string", "format": "uri"}
-        return schema
-
     def start(self, prediction_id, inputs):
-        self.received.append(inputs.pop("image", None))
+        self.received.append(inputs.get("image"))
         return super().start(prediction_id, inputs)
 
 
@@ -293,27 +296,54 @@ def test_page_waits_for_an_api_that_is_still_starting(browser, api):
         assert finished(browser)["clickToPreviewMs"] > 0
 
 
-def test_photo_upload_appears_only_with_an_image_input(page, browser, tmp_path, api):
-    assert not by_id(page, "image-field").is_displayed()  # the served schema has no `image`
-    photo = tmp_path / "photo.png"
-    Image.new("RGB", (8, 8), (200, 30, 40)).save(photo)
+def test_photo_upload_appears_only_with_an_image_input(page, browser, api):
+    assert by_id(page, "image-field").is_displayed()  # the product's served schema has `image`
     store = PredictionStore()
-    backend = WithImageInput(api, store)
-    with StudioServer(backend, store) as other:
+    with StudioServer(WithoutImageInput(api, store), store) as other:
         browser.get(f"{other.url}/?lang=en")
         until(browser, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
-        assert by_id(browser, "image-field").is_displayed()
-        by_id(browser, "image").send_keys(str(photo))
-        until(
-            browser, lambda d: d.execute_script("return document.getElementById('image').files.length") == 1
-        )
-        pick(browser, "RED")
+        assert not by_id(browser, "image-field").is_displayed()
+
+
+def upload(driver, path: Path) -> None:
+    by_id(driver, "image").send_keys(str(path))
+    until(driver, lambda d: d.execute_script("return document.getElementById('image').files.length") == 1)
+
+
+def test_an_uploaded_photo_is_recoloured_by_the_server_and_a_bad_one_refused_beside_it(
+    browser, api, tmp_path
+):
+    from plitka.layout import build_layout
+    from plitka.render import render_tile
+
+    photo = tmp_path / "crumb.png"  # a close-up of crumb, as a customer's photo would be
+    render_tile(build_layout({"RED": 70, "WHITE": 30}, size=512, seed=5), 0).crop((64, 64, 448, 448)).save(
+        photo
+    )
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (8, 8), (200, 30, 40)).save(tiny)
+    store = PredictionStore()
+    backend = RecordingImages(api, store)
+    with StudioServer(backend, store) as studio:
+        browser.get(f"{studio.url}/?lang=en")
+        until(browser, lambda d: d.execute_script("return document.body.dataset.ready === 'true'"))
+        upload(browser, photo)
+        pick(browser, "RED", "WHITE")
         by_id(browser, "generate").click()
         finished(browser)
-    header, payload = backend.received[-1].split(",", 1)
-    assert header == "data:image/png;base64"
-    assert base64.b64decode(payload) == photo.read_bytes()
-    assert Image.open(io.BytesIO(base64.b64decode(payload))).size == (8, 8)
+        header, payload = backend.received[-1].split(",", 1)
+        assert header == "data:image/png;base64"
+        assert base64.b64decode(payload) == photo.read_bytes()
+        report = browser.execute_script(
+            "return fetch(document.getElementById('download-report').href).then((r) => r.json())"
+        )
+        assert report["engine"] == "recolor", json.dumps(report)[:300]
+
+        upload(browser, tiny)
+        by_id(browser, "generate").click()
+        until(browser, lambda d: by_id(d, "image-error").is_displayed(), timeout=60)
+        assert by_id(browser, "image-error").text.startswith("image:")
+        assert by_id(browser, "image").get_attribute("aria-invalid") == "true"
 
 
 @pytest.fixture(scope="module")
@@ -337,8 +367,11 @@ def test_a_long_prediction_shows_its_progress(browser, sdxl_studio):
     slow = 600  # the tiny SDXL at 768 px: seconds per step on a loaded 2-core machine
 
     def two_steps_seen(driver):
-        text = by_id(driver, "progress-text").text
-        shown[text] = by_id(driver, "progress").get_attribute("value")
+        text, value = driver.execute_script(  # in one call: the page may move on between two reads
+            "return [document.getElementById('progress-text').textContent,"
+            " document.getElementById('progress').getAttribute('value')]"
+        )
+        shown[text] = value
         return len({text.split(" · ")[0] for text in shown if "(step " in text}) >= 2
 
     until(browser, two_steps_seen, timeout=slow)
