@@ -350,3 +350,24 @@ def test_committed_palette_matches_measurement(reference_tiles: Path, tmp_path: 
     data_file.write_bytes(DATA_FILE.read_bytes())
     tool.measure_palette(reference_tiles, data_file=data_file)
     assert data_file.read_text(encoding="utf-8") == DATA_FILE.read_text(encoding="utf-8")
+
+
+def shaded_crumbs(code: str, side: int = 640, crumb: int = 20, seed: int = 0) -> np.ndarray:
+    """Square crumbs of one colour, each lit along its own random direction from 0.3 to 1.1 of the
+    colour: deep shadows of the colour itself, as on the seed outputs' red granules."""
+    rng = np.random.default_rng(seed)
+    lab = cv2.cvtColor(np.float32([[PALETTE[code].rgb]]) / 255, cv2.COLOR_RGB2Lab)[0, 0]
+    ray = lab + np.float32([16, 0, 0])
+    cells = side // crumb
+    angles = rng.uniform(0, 2 * np.pi, (cells, cells)).repeat(crumb, 0).repeat(crumb, 1)
+    offset = np.arange(side) % crumb - crumb / 2
+    tilt = (np.cos(angles) * offset[None, :] + np.sin(angles) * offset[:, None]) / (crumb / 2)
+    shade = np.clip(0.7 + 0.4 * tilt, 0.3, 1.1).astype(np.float32)
+    lab = shade[..., None] * ray - np.float32([16, 0, 0])
+    return np.round(np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1) * 255).astype(np.uint8)
+
+
+def test_deep_shadows_of_a_colour_are_not_read_as_black() -> None:
+    """Dark red is red in shadow: the shade penalty alone would call it BLACK (docs/colors.md)."""
+    measured = measure_proportions(shaded_crumbs("RED"), ["BLACK", "RED"])
+    assert measured["BLACK"] <= 1.0, measured

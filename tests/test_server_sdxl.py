@@ -152,11 +152,6 @@ def test_the_colour_lock_runs_on_the_sdxl_final_and_reports_what_it_did(locked_r
     assert locked_report["timings"]["lock"] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with issue 13's renderer as the init image the locked final reads RED 59.4 for 60 (0.6 off);"
-    " open in issue 12",
-)
 def test_the_colour_lock_puts_the_sdxl_final_on_the_ordered_mix(locked_report):
     for code, share in locked_report["requested"].items():
         assert locked_report["measured"][code] == pytest.approx(share, abs=0.5)

@@ -109,6 +109,22 @@ MUTATIONS = (
         ("tests/test_analysis.py::test_evaluate_reference_set_report",),
         "each family's MAE is computed over every photo",
     ),
+    Mutation(
+        "shadow-of-another-colour",
+        "plitka/analysis/measure.py",
+        "return as_shadow + SHADOW_FIT_MARGIN < chosen",
+        "return np.zeros(len(pixels), dtype=bool)",
+        ("tests/test_analysis.py::test_deep_shadows_of_a_colour_are_not_read_as_black",),
+        "a deep shadow of red is counted as a BLACK crumb",
+    ),
+    Mutation(
+        "enlarge-by-interpolation",
+        "plitka/analysis/measure.py",
+        "interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST",
+        "interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR",
+        ("tests/test_lock.py::test_a_small_locked_tile_measures_the_order_within_half_a_point[1]",),
+        "a small tile is enlarged by interpolation, inventing blends along every border",
+    ),
 )
 
 
