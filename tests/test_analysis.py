@@ -311,7 +311,7 @@ def test_reference_overall_mae_meets_target(reference_report: EvalReport) -> Non
 
 @pytest.mark.reference
 def test_reference_overall_mae_does_not_regress(reference_report: EvalReport) -> None:
-    assert reference_report.mae <= 1.25, reference_report.format_table()
+    assert reference_report.mae <= 1.15, reference_report.format_table()
 
 
 @pytest.mark.reference
