@@ -125,6 +125,14 @@ MUTATIONS = (
         ("tests/test_lock.py::test_a_small_locked_tile_measures_the_order_within_half_a_point[1]",),
         "a small tile is enlarged by interpolation, inventing blends along every border",
     ),
+    Mutation(
+        "host-heap-kept",
+        "plitka/governor/devices.py",
+        "            self._malloc_trim(0)",
+        "            pass",
+        ("tests/test_guard.py::test_the_host_device_gives_freed_heap_back_between_generations",),
+        "on cpu the freed C heap is never given back between generations",
+    ),
 )
 
 

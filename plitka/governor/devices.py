@@ -3,7 +3,8 @@
 - cuda: NVML (nvidia-ml-py) for the device-wide numbers, torch.cuda for this process's allocator;
   without NVML (no driver library, an NVML error) torch.cuda.mem_get_info stands in.
 - mps: torch.mps (Apple silicon).
-- cpu: psutil, host RAM and this process's resident memory.
+- cpu: psutil, host RAM and this process's resident memory; "the cache" is the C heap's freed pages,
+  which glibc keeps until malloc_trim (many threads' arenas grow the resident size otherwise).
 Tests put a scripted SimulatedDevice (plitka.governor.simulated) in their place.
 
 The loop polls only `read()`, which is cheap everywhere: NVML's device memory query and the caching
@@ -13,6 +14,8 @@ PIDs inside containers, so they are in `describe()` only, for diagnostics.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import os
 import sys
@@ -96,7 +99,8 @@ class Device:
 
 
 class HostDevice(Device):
-    """CPU inference: host RAM through psutil. There is no cap to apply and no cache to empty."""
+    """CPU inference: host RAM through psutil. There is no cap to apply; the cache emptied between
+    generations is the C heap's freed pages (glibc's malloc_trim, where the C library is glibc)."""
 
     kind = "cpu"
     backend = "psutil"
@@ -107,6 +111,12 @@ class HostDevice(Device):
         self._psutil = psutil
         self._process = psutil.Process()
         self._peak_from = 0
+        self._malloc_trim = _glibc_malloc_trim()
+        self.has_cache = self._malloc_trim is not None
+
+    def empty_cache(self) -> None:
+        if self._malloc_trim is not None:
+            self._malloc_trim(0)
 
     def read(self) -> MemoryReading:
         memory = self._psutil.virtual_memory()
@@ -125,6 +135,14 @@ class HostDevice(Device):
 
     def out_of_memory_errors(self) -> tuple[type[BaseException], ...]:
         return (MemoryError,)
+
+
+def _glibc_malloc_trim() -> Any:
+    """glibc's malloc_trim, or None where the C library has none (musl, macOS, Windows)."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 class CudaDevice(Device):
