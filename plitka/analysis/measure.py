@@ -224,24 +224,19 @@ def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
     centre_norms2 = (centres**2).sum(axis=1)
     shade = np.clip(dots / centre_norms2, *SHADE_RANGE)
     # |pixel - shade * centre|^2 = |pixel|^2 - shade * (2 * dots - shade * |centre|^2)
-    cost = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (2 * dots - shade * centre_norms2)
-    cost /= SHADE_SIGMA**2
-    cost += SHADE_WEIGHT * np.log(shade) ** 2
+    distance2 = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (2 * dots - shade * centre_norms2)
+    cost = distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2
     labels = cost.argmin(axis=1)
     chosen = labels[:, None]
     chosen_shade = np.take_along_axis(shade, chosen, axis=1)[:, 0]
-    chosen_shade[_shadow_of_another_colour(pixels, centres, shade, dots, labels)] = 0.0
+    chosen_shade[_shadow_of_another_colour(distance2, shade, labels)] = 0.0
     return labels, chosen_shade, np.take_along_axis(cost, chosen, axis=1)[:, 0]
 
 
-def _shadow_of_another_colour(
-    pixels: np.ndarray, centres: np.ndarray, shade: np.ndarray, dots: np.ndarray, labels: np.ndarray
-) -> np.ndarray:
+def _shadow_of_another_colour(distance2: np.ndarray, shade: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Pixels that lie on some colour's ray in its shadow (shade below SHADOW_SHADE) far closer than on
-    the ray of the colour their cost picks: a deep shadow on RED is dark red, not a BLACK crumb."""
-    distance2 = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (
-        2 * dots - shade * (centres**2).sum(axis=1)
-    )
+    the ray of the colour their cost picks: a deep shadow on RED is dark red, not a BLACK crumb.
+    distance2, shade: NxK squared distances from each colour's ray and the shades along it."""
     chosen = np.take_along_axis(distance2, labels[:, None], axis=1)[:, 0]
     as_shadow = np.where(shade < SHADOW_SHADE, distance2, np.inf).min(axis=1)
     return as_shadow + SHADOW_FIT_MARGIN < chosen
