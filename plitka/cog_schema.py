@@ -183,36 +183,43 @@ def _training_envelopes() -> dict[str, Any]:
 
 def _training_paths() -> dict[str, Any]:
     return {
-        "/trainings": {
-            "post": {
-                "summary": "Train",
-                "operationId": "train_trainings_post",
-                "requestBody": {
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/TrainingRequest"}}
-                    }
-                },
-                "responses": {
-                    "200": _json_response({"$ref": "#/components/schemas/TrainingResponse"}),
-                    "422": _validation_error(),
-                },
-            }
-        },
-        "/trainings/{training_id}/cancel": {
-            "post": {
-                "summary": "Cancel Training",
-                "operationId": "cancel_training_trainings__training_id__cancel_post",
-                "parameters": [
-                    {
-                        "required": True,
-                        "schema": {"title": "Training Id", "type": "string"},
-                        "name": "training_id",
-                        "in": "path",
-                    }
-                ],
-                "responses": {"200": _json_response({}), "422": _validation_error()},
-            }
-        },
+        "/trainings": _run_path("Train", "train_trainings_post", "TrainingRequest", "TrainingResponse"),
+        "/trainings/{training_id}/cancel": _cancel_path(
+            "Cancel Training", "cancel_training_trainings__training_id__cancel_post", "training_id"
+        ),
+    }
+
+
+def _run_path(summary: str, operation_id: str, request: str, response: str, **extra: str) -> dict[str, Any]:
+    """POST of a request schema answered by a response schema (extra: a description, as Cog writes it)."""
+    return {
+        "post": {
+            "summary": summary,
+            **extra,
+            "operationId": operation_id,
+            "requestBody": {
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{request}"}}}
+            },
+            "responses": {
+                "200": _json_response({"$ref": f"#/components/schemas/{response}"}),
+                "422": _validation_error(),
+            },
+        }
+    }
+
+
+def _cancel_path(summary: str, operation_id: str, name: str) -> dict[str, Any]:
+    """POST that cancels the run named by the path parameter `name`."""
+    title = name.replace("_", " ").title()
+    return {
+        "post": {
+            "summary": summary,
+            "operationId": operation_id,
+            "parameters": [
+                {"required": True, "schema": {"title": title, "type": "string"}, "name": name, "in": "path"}
+            ],
+            "responses": {"200": _json_response({}), "422": _validation_error()},
+        }
     }
 
 
@@ -239,37 +246,16 @@ def _paths() -> dict[str, Any]:
                 "responses": {"200": _json_response({})},
             }
         },
-        "/predictions": {
-            "post": {
-                "summary": "Predict",
-                "description": "Run a single prediction on the model",
-                "operationId": "predict_predictions_post",
-                "requestBody": {
-                    "content": {
-                        "application/json": {"schema": {"$ref": "#/components/schemas/PredictionRequest"}}
-                    }
-                },
-                "responses": {
-                    "200": _json_response({"$ref": "#/components/schemas/PredictionResponse"}),
-                    "422": _validation_error(),
-                },
-            }
-        },
-        "/predictions/{prediction_id}/cancel": {
-            "post": {
-                "summary": "Cancel",
-                "operationId": "cancel_predictions__prediction_id__cancel_post",
-                "parameters": [
-                    {
-                        "required": True,
-                        "schema": {"title": "Prediction Id", "type": "string"},
-                        "name": "prediction_id",
-                        "in": "path",
-                    }
-                ],
-                "responses": {"200": _json_response({}), "422": _validation_error()},
-            }
-        },
+        "/predictions": _run_path(
+            "Predict",
+            "predict_predictions_post",
+            "PredictionRequest",
+            "PredictionResponse",
+            description="Run a single prediction on the model",
+        ),
+        "/predictions/{prediction_id}/cancel": _cancel_path(
+            "Cancel", "cancel_predictions__prediction_id__cancel_post", "prediction_id"
+        ),
     }
 
 
