@@ -22,9 +22,11 @@ from plitka.render.procedural import picture_granules
 SIZE = 768
 
 
-def render(mix: dict[str, float], seed: int = 3, angle: int = 0) -> tuple[Image.Image, np.ndarray]:
+def render(
+    mix: dict[str, float], seed: int = 3, angle: int = 0, size: int = SIZE
+) -> tuple[Image.Image, np.ndarray]:
     """A procedural render of the mix (tile on its background) and the granule id of each pixel."""
-    layout = build_layout(mix, size=SIZE, seed=seed)
+    layout = build_layout(mix, size=size, seed=seed)
     return render_tile(layout, angle), picture_granules(layout, angle)
 
 
@@ -260,9 +262,9 @@ def _changed_regions(before: np.ndarray, after: np.ndarray, locked) -> list[int]
 def test_a_small_locked_tile_measures_the_order_within_half_a_point(seed):
     """A 512 px final (the sdxl engine's preview size): its tile is enlarged for the measurement,
     which must repeat pixels, not interpolate blends of two colours along every border."""
-    layout = build_layout({"BLUE": 50, "YELLOW": 50}, size=512, seed=seed)
+    picture, granules = render({"BLUE": 50, "YELLOW": 50}, seed=seed, size=512)
     ordered = {"BLUE": 10, "RED": 30, "YELLOW": 60}
-    locked = lock_colours(render_tile(layout, 0), ordered, granules=picture_granules(layout, 0, 512))
+    locked = lock_colours(picture, ordered, granules=granules)
     measured = measure_proportions(locked.image, list(ordered))
     for code, share in ordered.items():
         assert measured[code] == pytest.approx(share, abs=0.5), measured
