@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ from common import Figure, bare_diffusers_call, timed
 HERE = Path(__file__).resolve().parent
 GIB = 1024**3
 FULL_STEPS = json.dumps({"overrides": {"strength": 1.0}})
+CAPPED = {"PLITKA_VRAM_FRACTION": "0.5"}
+COMPILED = {"PLITKA_TORCH_COMPILE": "true"}
 
 
 # ------------------------------------------------------------------ the weight set
@@ -61,6 +64,8 @@ def write_weights(folder: Path, configs: str, device: str) -> dict[str, str]:
         _write_base(folder, sdxl_configs, dtype)
         _write_controlnet(folder, sdxl_configs, dtype)
         _write_adapters(folder, sdxl_configs, dtype)
+    if device == "cuda":
+        torch.cuda.empty_cache()  # else this process keeps ~15 GiB cached while the scenarios run
     return {
         "PLITKA_SDXL_SOURCE": str(folder / "sdxl"),
         "PLITKA_VAE_SOURCE": str(folder / "vae"),
@@ -288,16 +293,31 @@ def training_figures(training: dict[str, Any], size: int, steps: int) -> list[Fi
 # ------------------------------------------------------------------ parent: scenarios side by side
 
 
+CHILD_TIMEOUT_S = 600.0
+
+
+class ScenarioFailed(RuntimeError):
+    """One scenario failed or ran out of time; the others still run and report."""
+
+
 def run_child(scenario: str, env: dict[str, str], args: list[str]) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, str(HERE / "gpu.py"), "--child", scenario, *args],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-    )
+    """One scenario in a fresh process. Its raw figures are printed as soon as it ends, so a run cut
+    short (a lent GPU's time is short) still leaves what finished in the log."""
+    try:
+        done = subprocess.run(
+            [sys.executable, str(HERE / "gpu.py"), "--child", scenario, *args],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=CHILD_TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as expired:
+        raise ScenarioFailed(f"{scenario}: over {CHILD_TIMEOUT_S:.0f} s") from expired
     if done.returncode:
-        raise RuntimeError(f"{scenario} failed:\n{done.stderr[-4000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+        raise ScenarioFailed(f"{scenario} failed:\n{done.stderr[-4000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"[{scenario}] {json.dumps(result)}", file=sys.stderr, flush=True)
+    return result
 
 
 def plain_figures(plain: dict[str, Any], size: int) -> list[Figure]:
@@ -349,25 +369,53 @@ def capped_figures(capped: dict[str, Any]) -> list[Figure]:
     return rows
 
 
+SCENARIOS = ("plain", "capped", "training", "compiled")
+
+
 def figures(
-    quick: bool, configs: str = "full", device: str = "cuda", size: int = 1024, steps: int = 30
+    quick: bool,
+    configs: str = "full",
+    device: str = "cuda",
+    size: int = 1024,
+    steps: int = 30,
+    scenarios: tuple[str, ...] = SCENARIOS,
 ) -> list[Figure]:
     weights_env = write_weights(Path(tempfile.mkdtemp(prefix="plitka-full-")), configs, device)
     args = ["--configs", configs, "--device", device, "--size", str(size), "--steps", str(steps)]
     args += ["--repeats", "2" if quick else "5"]
-    plain = run_child("plain", weights_env, args)
-    rows = plain_figures(plain, size)
     training_steps = 4 if quick else 12
     training_args = [*args[:-2], "--repeats", "1", "--training-steps", str(training_steps)]
-    rows += training_figures(run_child("training", weights_env, training_args), size, training_steps)
-    if device != "cuda":
-        return rows  # the cap and torch.compile's GPU figures need CUDA
-    rows += capped_figures(run_child("capped", {**weights_env, "PLITKA_VRAM_FRACTION": "0.5"}, args))
-    compiled = run_child("compiled", {**weights_env, "PLITKA_TORCH_COMPILE": "true"}, args)
-    speedup = compiled["warm"] / plain["controlnet, standard"]["seconds"]
-    rows.append(Figure("gpu PLITKA_TORCH_COMPILE: first prediction (compiles)", compiled["first"], "s"))
-    rows.append(Figure("gpu PLITKA_TORCH_COMPILE: s/image compiled / not", speedup, "x"))
+    plain = run_child("plain", weights_env, args)  # the others compare with it: no plain, no run
+    rows = plain_figures(plain, size)
+    # Most telling first: the guard degrading under a cap, then training, then torch.compile (slowest).
+    later: list[tuple[str, Callable[[], list[Figure]]]] = [
+        ("capped", lambda: capped_figures(run_child("capped", {**weights_env, **CAPPED}, args))),
+        (
+            "training",
+            lambda: training_figures(run_child("training", weights_env, training_args), size, training_steps),
+        ),
+        (
+            "compiled",
+            lambda: compiled_figures(run_child("compiled", {**weights_env, **COMPILED}, args), plain),
+        ),
+    ]
+    for scenario, measure in later:
+        if scenario not in scenarios or (device != "cuda" and scenario != "training"):
+            continue  # the cap and torch.compile's GPU figures need CUDA
+        try:
+            rows += measure()
+        except ScenarioFailed as failed:
+            print(f"[{scenario}] {failed}", file=sys.stderr, flush=True)
+            rows.append(Figure(f"gpu {scenario}: failed (the log says why)", float("nan"), "s"))
     return rows
+
+
+def compiled_figures(compiled: dict[str, Any], plain: dict[str, Any]) -> list[Figure]:
+    speedup = compiled["warm"] / plain["controlnet, standard"]["seconds"]
+    return [
+        Figure("gpu PLITKA_TORCH_COMPILE: first prediction (compiles)", compiled["first"], "s"),
+        Figure("gpu PLITKA_TORCH_COMPILE: s/image compiled / not", speedup, "x"),
+    ]
 
 
 def main() -> None:
@@ -380,6 +428,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="which to run after plain (comma-separated)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.child == "plain":
@@ -393,7 +444,9 @@ def main() -> None:
     else:
         from common import print_table
 
-        print_table(figures(args.quick, args.configs, args.device, args.size, args.steps), "gpu bench")
+        chosen = tuple(args.scenarios.split(","))
+        rows = figures(args.quick, args.configs, args.device, args.size, args.steps, chosen)
+        print_table(rows, "gpu bench")
 
 
 if __name__ == "__main__":

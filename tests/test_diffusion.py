@@ -71,6 +71,30 @@ def test_cpu_runs_in_float32(engine):
         assert {str(module.dtype) for module in (pipe.unet, pipe.vae, pipe.text_encoder)} == {"torch.float32"}
 
 
+def test_the_controlnet_view_keeps_the_shared_models_in_half_precision(tiny_weights, tmp_path):
+    """What CUDA runs (fp16), checked on the CPU: building the ControlNet view must not cast the shared
+    UNet, VAE and encoders to fp32 (diffusers' from_pipe does unless told the dtype; found on an H200)."""
+    import torch
+
+    from plitka.diffusion import loaders
+
+    half = DiffusionEngine(tiny_weights.settings(work_dir=tmp_path, model_idle_seconds=0))
+    half._runtime = loaders.Runtime("cpu", torch.float16)
+    half.start()
+    try:
+        with half.manager.acquire("pipeline") as plain, half.manager.acquire("pipeline-canny") as canny:
+            models = ("unet", "vae", "text_encoder", "text_encoder_2")
+            dtypes = {
+                f"{name} ({view})": getattr(pipe, name).dtype
+                for view, pipe in (("plain", plain), ("canny", canny))
+                for name in models
+            }
+            dtypes["controlnet"] = canny.controlnet.dtype
+    finally:
+        half.teardown()
+    assert set(dtypes.values()) == {torch.float16}, dtypes
+
+
 def test_the_report_names_sdpa_attention_and_compile_is_off_by_default(engine):
     info = run(engine, tile_request()).info
     assert info["attention"] == "AttnProcessor2_0"  # PyTorch's scaled_dot_product_attention

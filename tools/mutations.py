@@ -44,6 +44,14 @@ class Mutation:
 
 MUTATIONS = (
     Mutation(
+        "controlnet-view-fp32",
+        "plitka/diffusion/loaders.py",
+        "from_pipe(pipe, controlnet=controlnet, dtype=pipe.dtype)",
+        "from_pipe(pipe, controlnet=controlnet)",
+        ("tests/test_diffusion.py::test_the_controlnet_view_keeps_the_shared_models_in_half_precision",),
+        "building the ControlNet view casts the shared fp16 models to fp32 (diffusers' default)",
+    ),
+    Mutation(
         "gate-queue",
         "plitka/governor/gate.py",
         "if self.in_flight >= self.slots or self.waiting:",

@@ -311,7 +311,9 @@ def controlnet_pipeline(pipe: Any, controlnet: Any) -> Any:
     """A view over `pipe`: the very same UNet, VAE and text encoders, plus the ControlNet."""
     from diffusers import StableDiffusionXLControlNetImg2ImgPipeline
 
-    view = StableDiffusionXLControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet)
+    # from_pipe casts every module to its dtype argument, fp32 when none is given: the shared fp16
+    # models would all turn fp32 (twice the VRAM, half the speed; seen on an H200).
+    view = StableDiffusionXLControlNetImg2ImgPipeline.from_pipe(pipe, controlnet=controlnet, dtype=pipe.dtype)
     view.set_progress_bar_config(disable=True)
     return view
 

@@ -140,7 +140,7 @@ class Trainer:
         embedding = encoder.model.get_input_embeddings()
         embedding.weight.data = embedding.weight.data.float()  # the trained rows learn in fp32
         with torch.no_grad():
-            scale = embedding.weight[: min(encoder.token_ids)].std()
+            scale = float(embedding.weight[: min(encoder.token_ids)].std())  # rows start on the CPU
             rows = torch.randn(len(tokens), embedding.weight.shape[1], generator=self.generator) * scale
             embedding.weight[encoder.token_ids] = rows.to(embedding.weight.device)
         encoder.original = embedding.weight.detach().clone()
