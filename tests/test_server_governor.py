@@ -3,6 +3,7 @@ answer, a leak test over 200 generations, the Prometheus endpoint, and teardown 
 
 import json
 import os
+import queue
 import signal
 import statistics
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
-from plitka.cog_client import ROOT, decode, free_port, predict, running_server
+from plitka.cog_client import ROOT, WebhookReceiver, decode, free_port, predict, running_server
 
 pytestmark = pytest.mark.server
 
@@ -113,19 +114,34 @@ def test_a_cancelled_prediction_stops_its_generation_and_releases_everything(ser
     url, metrics_url = server
     generate(url, 0)  # models built: the long one below goes straight to denoising
     long_run = json.dumps({"overrides": {"resolution": 1536, "steps": 100}})
-    body = {"input": {"colors": "100% red", "engine": "sdxl", "params_json": long_run}}
-    headers = {"Prefer": "respond-async"}
-    assert requests.put(f"{url}/predictions/cancel-me", json=body, headers=headers, timeout=10).ok
-    deadline = time.monotonic() + 60
-    while scrape(metrics_url)["plitka_generations_in_flight"] == 0:  # wait until it is denoising
-        assert time.monotonic() < deadline, "the long prediction never reached the device"
-        time.sleep(0.1)
-    assert requests.post(f"{url}/predictions/cancel-me/cancel", timeout=10).ok
+    with WebhookReceiver() as logs:
+        body = {
+            "input": {"colors": "100% red", "engine": "sdxl", "params_json": long_run},
+            "webhook": logs.url,
+            "webhook_events_filter": ["logs"],
+        }
+        headers = {"Prefer": "respond-async"}
+        assert requests.put(f"{url}/predictions/cancel-me", json=body, headers=headers, timeout=10).ok
+        wait_for_log(logs, "denoising step 2/", within=60)  # denoising, past the encoding before step 1
+        assert requests.post(f"{url}/predictions/cancel-me/cancel", timeout=10).ok
     after = generate(url, 1, patience=30)["metrics"]
     assert after["timing"]["queue_s"] < 10  # the cancelled one let go of the device at its next step
     assert after["models"]["in_use"] == 0
     samples = scrape(metrics_url)
     assert samples['plitka_predictions_total{engine="sdxl",status="canceled"}'] == 1
+
+
+def wait_for_log(receiver: WebhookReceiver, text: str, within: float) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no log line with {text!r} within {within} s"
+        try:
+            _, body = receiver.events.get(timeout=remaining)
+        except queue.Empty:
+            continue
+        if text in (body.get("logs") or ""):
+            return
 
 
 def test_the_prometheus_endpoint_reports_the_guard_and_the_models(server):

@@ -102,9 +102,12 @@ class StepWatch:
     cancel: threading.Event | None
     peak: int = 0
 
-    def __call__(self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+    def stop_if_cancelled(self, when: str) -> None:
         if self.cancel is not None and self.cancel.is_set():
-            raise Cancelled("cancelled during denoising")
+            raise Cancelled(f"cancelled {when}")
+
+    def __call__(self, pipe: Any, step: int, timestep: Any, tensors: dict[str, Any]) -> dict[str, Any]:
+        self.stop_if_cancelled("during denoising")
         self.device.on_step()
         self.peak = self.device.peak_allocated()
         # One line per step: Cog sends the logs to Replicate and webhooks, and the studio shows them
@@ -339,6 +342,7 @@ class DiffusionEngine:
                 device.reset_peak()
                 weights = device.read().allocated
                 watch = StepWatch(device, job.cancel)
+                watch.stop_if_cancelled("before denoising")  # the pipe's first check is after step 1
                 result.image = self._denoise(pipe, plan, job.init, control_image, job.seed, watch)
                 result.peak_allocated = device.peak_allocated()
             result.attention = loaders.attention_backend(pipe.unet)
