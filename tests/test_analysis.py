@@ -386,3 +386,11 @@ def test_a_lightness_pair_render_measures_within_one_point(mix: dict[str, float]
     measured = measure_proportions(render_tile(build_layout(mix, size=1024, seed=1), angle=angle), list(mix))
     for code, share in mix.items():
         assert measured[code] == pytest.approx(share, abs=1.0), measured
+
+
+def test_a_black_and_white_render_measures_within_one_point() -> None:
+    """The dark pockets of the crevices among white crumbs are not BLACK crumbs (read 16.4 for 15)."""
+    mix = {"BLACK": 15, "WHITE": 85}
+    measured = measure_proportions(render_tile(build_layout(mix, size=1024, seed=1), angle=30), list(mix))
+    for code, share in mix.items():
+        assert measured[code] == pytest.approx(share, abs=1.0), measured
