@@ -22,8 +22,10 @@ from plitka.analysis import (
     tile_mask,
 )
 from plitka.analysis.measure import round_to_total
+from plitka.layout import build_layout
 from plitka.palette import PALETTE
 from plitka.palette.palette import DATA_FILE
+from plitka.render import render_tile
 
 GAP = -1
 BACKGROUND = -2
@@ -371,3 +373,24 @@ def test_deep_shadows_of_a_colour_are_not_read_as_black() -> None:
     """Dark red is red in shadow: the shade penalty alone would call it BLACK (docs/colors.md)."""
     measured = measure_proportions(shaded_crumbs("RED"), ["BLACK", "RED"])
     assert measured["BLACK"] <= 1.0, measured
+
+
+@pytest.mark.parametrize("mix, angle", [({"GRAY": 50, "LTGRAY": 50}, 0), ({"WHITE": 50, "PEARL": 50}, 30)])
+@pytest.mark.xfail(
+    strict=True,
+    reason="known limit: lightness pairs are decided per granule region, which reads our own "
+    "renders 5-8 points off; a whole-crumb rule that reads them within 1 point reads the locked "
+    "seed outputs 2-5 points off instead (docs/colors.md, accuracy on the product's own renders)",
+)
+def test_a_lightness_pair_render_measures_within_one_point(mix: dict[str, float], angle: int) -> None:
+    measured = measure_proportions(render_tile(build_layout(mix, size=1024, seed=1), angle=angle), list(mix))
+    for code, share in mix.items():
+        assert measured[code] == pytest.approx(share, abs=1.0), measured
+
+
+def test_a_black_and_white_render_measures_within_one_point() -> None:
+    """The dark pockets of the crevices among white crumbs are not BLACK crumbs (read 16.4 for 15)."""
+    mix = {"BLACK": 15, "WHITE": 85}
+    measured = measure_proportions(render_tile(build_layout(mix, size=1024, seed=1), angle=30), list(mix))
+    for code, share in mix.items():
+        assert measured[code] == pytest.approx(share, abs=1.0), measured

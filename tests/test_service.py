@@ -38,9 +38,7 @@ def test_outputs_come_in_streaming_order(service):
         ("10% blue, 10% dark green, 10% red, 70% yellow", 90, 1.0),
         ("33% blue, 33% dkgreen, 34% red", 135, 1.0),
         ("85% blue, 15% red", 45, 1.0),
-        # A BLACK minority among WHITE loses the corners of its crumbs to the measurement's sliver
-        # clean-up (they cannot be told from dark rims by colour): about 1 point, see docs/colors.md.
-        ("15% black, 85% white", 30, 1.5),
+        ("15% black, 85% white", 30, 1.0),
     ],
 )
 def test_measured_proportions_match_the_request(service, text, angle, tolerance):

@@ -126,6 +126,14 @@ MUTATIONS = (
         "a deep shadow of red is counted as a BLACK crumb",
     ),
     Mutation(
+        "pockets-counted",
+        "plitka/analysis/measure.py",
+        "bodiless = widest <= radius",
+        "bodiless = widest < 0",
+        ("tests/test_analysis.py::test_a_black_and_white_render_measures_within_one_point",),
+        "the dark pockets of the crevices among white crumbs are counted as BLACK crumbs",
+    ),
+    Mutation(
         "enlarge-by-interpolation",
         "plitka/analysis/measure.py",
         "interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST",
