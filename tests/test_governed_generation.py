@@ -125,12 +125,12 @@ def test_cpu_fallback_runs_what_the_gpu_cannot_fit(tiny_weights, tmp_path):
     service.teardown()
 
 
-def test_a_cancelled_generation_stops_at_the_next_step_and_releases(engine):
+def test_a_generation_cancelled_before_it_starts_runs_no_step_and_releases(engine):
     request = tile_request()
     cancel = threading.Event()
     cancel.set()
     layout = build_layout(request.mix, size=SIZE, seed=request.seed)
-    with pytest.raises(Cancelled, match="during denoising"):
+    with pytest.raises(Cancelled, match="before denoising"):
         engine.generate(
             engine.plan(request), layout, render_tile(layout, request.angle), request.seed, cancel
         )
