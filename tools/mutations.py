@@ -128,8 +128,8 @@ MUTATIONS = (
     Mutation(
         "pockets-counted",
         "plitka/analysis/measure.py",
-        "bodiless = widest <= radius",
-        "bodiless = widest < 0",
+        "bodiless[ids[depth > radius]] = False",
+        "bodiless[:] = False",
         ("tests/test_analysis.py::test_a_black_and_white_render_measures_within_one_point",),
         "the dark pockets of the crevices among white crumbs are counted as BLACK crumbs",
     ),

@@ -386,9 +386,8 @@ def _without_bodiless_patches(label_map: np.ndarray, centres: np.ndarray) -> np.
         patch = (label_map == index).astype(np.uint8)
         patches, ids = cv2.connectedComponents(patch, connectivity=8)
         depth = cv2.distanceTransform(np.pad(patch, 1), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)[1:-1, 1:-1]
-        widest = np.zeros(patches, dtype=np.float32)
-        np.maximum.at(widest, ids.ravel(), depth.ravel())
-        bodiless = widest <= radius
+        bodiless = np.ones(patches, dtype=bool)
+        bodiless[ids[depth > radius]] = False  # a patch with one pixel deeper than the radius has a body
         bodiless[0] = False  # the other pixels
         label_map[bodiless[ids]] = NOT_COUNTED
     return label_map
