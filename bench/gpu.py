@@ -39,7 +39,6 @@ from common import Figure, bare_diffusers_call, timed
 
 HERE = Path(__file__).resolve().parent
 GIB = 1024**3
-FULL_STEPS = json.dumps({"overrides": {"strength": 1.0}})
 CAPPED = {"PLITKA_VRAM_FRACTION": "0.5"}
 COMPILED = {"PLITKA_TORCH_COMPILE": "true"}
 
