@@ -18,6 +18,15 @@ def reference_tiles() -> Path:
 
 
 @pytest.fixture(scope="session")
+def seed_outputs() -> Path:
+    """../shared/seed-outputs (the earlier product's finals with their orders); skips where it is absent."""
+    folder = DEFAULT_REFERENCE.parent / "seed-outputs"
+    if not (folder / "labels.csv").is_file():
+        pytest.skip(f"seed outputs not found: {folder} has no labels.csv")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory):
     """A complete tiny random-weight SDXL set (ControlNets, LoRA, TI) written in diffusers layout."""
     from plitka.diffusion.tiny import write_tiny_weights

@@ -375,6 +375,16 @@ def test_deep_shadows_of_a_colour_are_not_read_as_black() -> None:
     assert measured["BLACK"] <= 1.0, measured
 
 
+def test_shaded_crumbs_of_a_pair_that_differs_in_hue_are_told_apart_by_hue() -> None:
+    """DKGREEN and LTGREEN crumbs lit from 0.3 to 1.1: a shaded LTGREEN facet is as dark as DKGREEN but
+    keeps LTGREEN's hue. Decided by lightness per region, the picture read about 90% DKGREEN."""
+    dark, light = shaded_crumbs("DKGREEN", seed=0), shaded_crumbs("LTGREEN", seed=10)
+    crumbs = np.random.default_rng(100).random((32, 32)) < 0.3
+    is_dark = crumbs.repeat(20, axis=0).repeat(20, axis=1)
+    measured = measure_proportions(np.where(is_dark[..., None], dark, light), ["DKGREEN", "LTGREEN"])
+    assert measured["DKGREEN"] == pytest.approx(100 * is_dark.mean(), abs=1.0), measured
+
+
 @pytest.mark.parametrize("mix, angle", [({"GRAY": 50, "LTGRAY": 50}, 0), ({"WHITE": 50, "PEARL": 50}, 30)])
 @pytest.mark.xfail(
     strict=True,

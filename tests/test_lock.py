@@ -12,6 +12,7 @@ from plitka.analysis import measure_proportions
 from plitka.layout import build_layout
 from plitka.lock import LOCK_MIN_CONFIDENCE, lock_colours
 from plitka.lock.colours import lightness_pairs, palette_lab
+from plitka.lock.evaluate import evaluate_recolour
 from plitka.lock.quality import detail_kept
 from plitka.lock.quota import assign_colours
 from plitka.lock.regions import lab_image
@@ -69,6 +70,15 @@ def test_a_tile_on_its_background_is_locked_on_the_tile_only():
     assert measured["RED"] == pytest.approx(60, abs=0.5), measured
     corner = np.s_[:20, :20]  # background
     assert np.array_equal(np.asarray(locked.image)[corner], np.asarray(picture)[corner])
+
+
+@pytest.mark.reference
+def test_the_seed_outputs_are_locked_within_half_a_point_and_none_over_one(seed_outputs):
+    """The issue's bar on the earlier product's 20 finals, as `plitka eval-recolor` reads them (~40 s)."""
+    summary = evaluate_recolour(seed_outputs).summary()
+    assert summary["after"] <= 0.5, summary
+    assert summary["worst_after"] <= 1.0, summary
+    assert summary["detail"] >= 0.85, summary
 
 
 def test_lightness_pairs_are_locked_within_four_points():

@@ -26,6 +26,7 @@ CASES = (
     ({"BLACK": 15, "WHITE": 85}, 30),
     ({"GRAY": 50, "LTGRAY": 50}, 0),
     ({"WHITE": 50, "PEARL": 50}, 30),
+    ({"DKGREEN": 30, "LTGREEN": 70}, 0),
 )
 SEEDS = (1, 2, 3)
 GAP_RGB = (12, 11, 10)

@@ -134,6 +134,14 @@ MUTATIONS = (
         "the dark pockets of the crevices among white crumbs are counted as BLACK crumbs",
     ),
     Mutation(
+        "pair-hue-ignored",
+        "plitka/analysis/measure.py",
+        "return _decided_by_hue(label_map, shade_space, palette_centres, centres, pairs)",
+        "return label_map",
+        ("tests/test_analysis.py::test_shaded_crumbs_of_a_pair_that_differs_in_hue_are_told_apart_by_hue",),
+        "a lightness pair that differs in hue too (DKGREEN/LTGREEN) is decided by lightness per region only",
+    ),
+    Mutation(
         "enlarge-by-interpolation",
         "plitka/analysis/measure.py",
         "interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST",

@@ -37,6 +37,9 @@ Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
   rendered among WHITE read 16.4, now 15.3; the reference photos read the same, photo for photo.
   MIN_BODY_RADIUS_PX 2.0 (at 1024 px) left the renders as they were on the enlarged analysis
   grid; 2.5 is the first value that removes the 3-px-wide pockets there.
+* Lightness pairs (plitka.lock.colours) are decided per granule region, since a shaded facet of the
+  lighter colour is, pixel for pixel, the darker one; except where a pair differs in hue as well and
+  a pixel's hue decides (PAIR_HUE_MARGIN): a shaded LTGREEN facet keeps LTGREEN's hue.
 * Lighting. The photos' lighting shifts some colours (BLUE and DKGREEN in the mix photos are
   lighter than in their single-colour photos, DKGREEN also greener and yellower, about 20 and 30
   Lab units away), so the centres start at the palette colours of the requested codes and are
@@ -88,6 +91,8 @@ PAIR_RIM_DEPTH = 6.0  # L* below the surroundings (Gaussian, PAIR_RIM_SIGMA_PX a
 PAIR_RIM_SIGMA_PX = 4.0
 CORNER_SUPPORT = 3  # own-colour interior pixels among a thin pixel's 8 neighbours to call it a corner
 MIN_BODY_RADIUS_PX = 2.5  # at 1024 px: a patch of a colour nowhere wider than twice this is no crumb
+# Lab units: above every grey pair's ray separation (LTGRAY/PEARL 4.1), below the hued pairs' (8.2-14.7)
+PAIR_HUE_MARGIN = 6.0
 
 
 @dataclass(frozen=True)
@@ -341,7 +346,8 @@ def _lightness_pairs_by_granule(
     as adapted) lies nearest, in log(L*+16), to the granule's level, the mean over those pixels;
     (2) a pixel of the pair lying in a crevice (PAIR_RIM_DEPTH darker than its surroundings) takes
     the colour of the nearest lit pixel of the pair, so a rim between a light and a dark granule is
-    shared between them down the middle. The pairs are those of the palette colours.
+    shared between them down the middle. The pairs are those of the palette colours. (3) Where a
+    pixel's hue decides, the region does not (_decided_by_hue).
     """
     pairs = lightness_pairs(palette_centres - np.float32([16, 0, 0]))
     if not pairs.any():
@@ -371,7 +377,53 @@ def _lightness_pairs_by_granule(
         lit_labels[closest[lit]] = label_map[lit]
         fix = in_group & rim
         label_map[fix] = lit_labels[closest[fix]]
+    return _decided_by_hue(label_map, shade_space, palette_centres, centres, pairs)
+
+
+def _decided_by_hue(
+    label_map: np.ndarray,
+    shade_space: np.ndarray,
+    palette_centres: np.ndarray,
+    centres: np.ndarray,
+    pairs: np.ndarray,
+) -> np.ndarray:
+    """Pixels of a pair whose hue tells its colours apart take the colour whose ray lies nearest, by
+    PAIR_HUE_MARGIN Lab units at least, whatever their granule region reads; one in that colour's
+    shadow is not counted. Some pairs differ in hue as well as lightness (DKGREEN/LTGREEN): a shaded
+    LTGREEN facet lies on LTGREEN's ray, 11 units from DKGREEN's, and is LTGREEN (a locked
+    DKGREEN/LTGREEN seed output read 1.7 points off). Grey pairs never pass the margin: their rays lie
+    closer together than it. The palette's rays and the rays as adapted to the picture must agree: the
+    palette's alone misread a picture under a colour cast, the adapted ones alone a pair whose centres
+    pull each other (a BLUE/DKBLUE render read 11 points off). pairs: KxK; centres in shade space."""
+    in_pair = np.isin(label_map, np.flatnonzero(pairs.any(axis=1)))
+    if not in_pair.any():
+        return label_map
+    pixels = shade_space[in_pair].astype(np.float64)
+    given = label_map[in_pair]
+    candidates = pairs[given] | (np.arange(len(pairs)) == given[:, None])
+    nearest, decided, shade = _nearest_ray(pixels, palette_centres, candidates)
+    adapted_nearest, adapted_decided, adapted_shade = _nearest_ray(pixels, centres, candidates)
+    decided &= adapted_decided & (adapted_nearest == nearest)
+    counted = np.minimum(shade, adapted_shade) >= SHADOW_SHADE
+    label_map = label_map.copy()
+    label_map[in_pair] = np.where(decided, np.where(counted, nearest, NOT_COUNTED), given)
     return label_map
+
+
+def _nearest_ray(
+    pixels: np.ndarray, centres: np.ndarray, candidates: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel (N x 3, shade space), the candidate colour (N x K bool) whose ray lies nearest,
+    whether the runner-up lies PAIR_HUE_MARGIN farther, and the pixel's shade along the nearest."""
+    rays = centres.astype(np.float64)
+    along = pixels @ rays.T
+    norms2 = (rays**2).sum(axis=1)
+    distance = np.sqrt(np.maximum((pixels**2).sum(axis=1)[:, None] - along**2 / norms2, 0))
+    distance = np.where(candidates, distance, np.inf)
+    nearest = distance.argmin(axis=1)
+    ranked = np.sort(distance, axis=1)
+    shade = along[np.arange(len(pixels)), nearest] / norms2[nearest]
+    return nearest, ranked[:, 1] - ranked[:, 0] >= PAIR_HUE_MARGIN, shade
 
 
 def _without_bodiless_patches(label_map: np.ndarray, centres: np.ndarray) -> np.ndarray:
