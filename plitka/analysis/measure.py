@@ -416,13 +416,13 @@ def _nearest_ray(
     """Per pixel (N x 3, shade space), the candidate colour (N x K bool) whose ray lies nearest,
     whether the runner-up lies PAIR_HUE_MARGIN farther, and the pixel's shade along the nearest."""
     rays = centres.astype(np.float64)
-    along = pixels @ rays.T
-    norms2 = (rays**2).sum(axis=1)
-    distance = np.sqrt(np.maximum((pixels**2).sum(axis=1)[:, None] - along**2 / norms2, 0))
+    distance = np.stack(
+        [_cone_distance(pixels, np.broadcast_to(ray, (len(pixels), 1, 3))) for ray in rays], axis=1
+    )
     distance = np.where(candidates, distance, np.inf)
     nearest = distance.argmin(axis=1)
     ranked = np.sort(distance, axis=1)
-    shade = along[np.arange(len(pixels)), nearest] / norms2[nearest]
+    shade = np.einsum("ij,ij->i", pixels, rays[nearest]) / (rays[nearest] ** 2).sum(axis=1)
     return nearest, ranked[:, 1] - ranked[:, 0] >= PAIR_HUE_MARGIN, shade
 
 
