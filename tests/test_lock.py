@@ -6,6 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from crumbs import red_crumbs_shaded_deeper_than_blue
 from PIL import Image
 
 from plitka.analysis import measure_proportions
@@ -70,6 +71,16 @@ def test_a_tile_on_its_background_is_locked_on_the_tile_only():
     assert measured["RED"] == pytest.approx(60, abs=0.5), measured
     corner = np.s_[:20, :20]  # background
     assert np.array_equal(np.asarray(locked.image)[corner], np.asarray(picture)[corner])
+
+
+def test_the_lock_counts_shaded_facets_of_a_hued_mix_as_the_measurement_does():
+    """A picture already in its order stays in it: RED crumbs with deep-shaded facets among flat BLUE
+    ones, thin black crevices between. Had the lock counted only RED's lit pixels, it would have
+    painted BLUE crumbs RED (read 45)."""
+    picture, red_share = red_crumbs_shaded_deeper_than_blue(gap=2, gap_grey=30)
+    locked = lock_colours(picture, {"RED": red_share, "BLUE": 100 - red_share}, force=True)
+    measured = measure_proportions(locked.image, ["RED", "BLUE"])
+    assert measured["RED"] == pytest.approx(red_share, abs=0.5), measured
 
 
 @pytest.mark.reference

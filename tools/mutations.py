@@ -120,10 +120,37 @@ MUTATIONS = (
     Mutation(
         "shadow-of-another-colour",
         "plitka/analysis/measure.py",
-        "return as_shadow + SHADOW_FIT_MARGIN < chosen",
-        "return np.zeros(len(pixels), dtype=bool)",
+        "return np.where(is_shadow, as_shadow.argmin(axis=1), labels)",
+        "return labels",
         ("tests/test_analysis.py::test_deep_shadows_of_a_colour_are_not_read_as_black",),
         "a deep shadow of red is counted as a BLACK crumb",
+    ),
+    Mutation(
+        "grey-gaps-counted",
+        "plitka/analysis/measure.py",
+        "return off_ray < np.hypot(pixels[:, 1], pixels[:, 2])",
+        "return np.ones(len(pixels), dtype=bool)",
+        ("tests/test_analysis.py::test_shaded_facets_of_a_hued_mix_count_and_grey_gaps_do_not",),
+        "in a hued mix a grey gap as dark as a shaded facet is counted as colour",
+    ),
+    Mutation(
+        "lock-counts-lit-only",
+        "plitka/lock/lock.py",
+        "    floor = shadow_floor(centres)\n",
+        "    floor = SHADOW_SHADE\n",
+        ("tests/test_lock.py::test_the_lock_counts_shaded_facets_of_a_hued_mix_as_the_measurement_does",),
+        "the lock counts a hued mix's shaded facets as shadow while the measurement counts them as colour",
+    ),
+    Mutation(
+        "border-blends-by-nearest-ray",
+        "plitka/analysis/measure.py",
+        "        label_map = _border_blends_by_share(label_map, rgb, centres)\n",
+        "        pass\n",
+        (
+            "tests/test_analysis.py::"
+            "test_border_blends_of_a_photo_like_render_go_to_the_colour_with_the_larger_part",
+        ),
+        "a blend of RED and BLUE along a border goes to BLUE, whose ray lies nearer, whatever its parts",
     ),
     Mutation(
         "pockets-counted",
@@ -136,7 +163,7 @@ MUTATIONS = (
     Mutation(
         "pair-hue-ignored",
         "plitka/analysis/measure.py",
-        "return _decided_by_hue(label_map, shade_space, palette_centres, centres, pairs)",
+        "return _decided_by_hue(label_map, shade_space, palette_centres, centres, pairs, floor)",
         "return label_map",
         ("tests/test_analysis.py::test_shaded_crumbs_of_a_pair_that_differs_in_hue_are_told_apart_by_hue",),
         "a lightness pair that differs in hue too (DKGREEN/LTGREEN) is decided by lightness per region only",

@@ -37,6 +37,17 @@ Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
   rendered among WHITE read 16.4, now 15.3; the reference photos read the same, photo for photo.
   MIN_BODY_RADIUS_PX 2.0 (at 1024 px) left the renders as they were on the enlarged analysis
   grid; 2.5 is the first value that removes the 3-px-wide pockets there.
+* Border blends. A lens, resampling and JPEG's half-resolution chroma mix two crumbs' colours along
+  their border, in gamma-encoded sRGB. A half-and-half blend of RED and BLUE lies nearer BLUE's ray
+  (BLUE has less chroma), so the nearest ray drew every border inside the red crumb: our 60% BLUE
+  render, halved and saved with the photos' JPEG settings, read 62.7, as the 60% BLUE photo did.
+  A pixel that two colours present within BLEND_RADIUS_PX explain as a blend (a non-negative sum in
+  sRGB) better than its own colour's ray by BLEND_FIT_MARGIN takes the colour with the larger part:
+  the border lies where the blend is half and half. The reference photos read the same (within
+  0.03 of MAE) for margins 0.03-0.12 and radii 1-3. Only in a hued mix: with a grey colour the two
+  sides of a border are counted down to different depths (the white side's blend is still lit, the
+  red side's already shadow), so deciding the counted ones by share moved the border one way (a
+  degraded RED/WHITE render read 61.8 for 60 with it, 60.3 without).
 * Lightness pairs (plitka.lock.colours) are decided per granule region, since a shaded facet of the
   lighter colour is, pixel for pixel, the darker one; except where a pair differs in hue as well and
   a pixel's hue decides (PAIR_HUE_MARGIN): a shaded LTGREEN facet keeps LTGREEN's hue.
@@ -61,6 +72,7 @@ than ~5 px at the analysis size count as BLACK; expect several points of error t
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -69,7 +81,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
-from plitka.lock.colours import lightness_pairs
+from plitka.lock.colours import is_hued_mix, lightness_pairs, shadow_floor
 from plitka.lock.regions import segment_granules
 from plitka.palette import PALETTE, Palette
 
@@ -78,7 +90,7 @@ MAX_ANALYSIS_SIDE_PX = 1024
 SHADE_SIGMA = 8.0
 SHADE_WEIGHT = 30.0
 SHADE_RANGE = (0.05, 2.0)
-SHADOW_SHADE = 0.6
+SHADOW_SHADE = 0.6  # below it, a pixel is a gap unless its hue says otherwise (plitka.lock.colours)
 SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
 ADAPT_ITERATIONS = 5
 ADAPT_WINDOW = (0.85, 1.2)
@@ -93,6 +105,8 @@ CORNER_SUPPORT = 3  # own-colour interior pixels among a thin pixel's 8 neighbou
 MIN_BODY_RADIUS_PX = 2.5  # at 1024 px: a patch of a colour nowhere wider than twice this is no crumb
 # Lab units: above every grey pair's ray separation (LTGRAY/PEARL 4.1), below the hued pairs' (8.2-14.7)
 PAIR_HUE_MARGIN = 6.0
+BLEND_RADIUS_PX = 2  # at the analysis size: colours this near a pixel may have blended into it
+BLEND_FIT_MARGIN = 0.05  # sRGB 0-1 (13 of 255): how much better a blend must fit than the own colour
 
 
 @dataclass(frozen=True)
@@ -140,11 +154,15 @@ def segment_colours(
     palette_centres = _shade_space(np.array([[palette[code].rgb for code in codes]], dtype=np.uint8))[0]
     centre = _central_half(mask)
     centres = _adapted_to_picture(shade_space[centre], mask[centre], palette_centres)
+    hued = is_hued_mix(palette_centres - np.float32([16, 0, 0]))
+    floor = shadow_floor(palette_centres - np.float32([16, 0, 0]))
     label_map = np.full(mask.shape, NOT_COUNTED, dtype=np.int8)
     label_map[mask] = _granule_labels(
-        shade_space[mask], centres, mask, window=(SHADOW_SHADE, np.inf), restore_thin=True
+        shade_space[mask], centres, mask, window=(SHADOW_SHADE, np.inf), restore_thin=True, hued_floor=floor
     )
-    label_map = _lightness_pairs_by_granule(label_map, rgb, shade_space, centres, palette_centres)
+    if hued:
+        label_map = _border_blends_by_share(label_map, rgb, centres)
+    label_map = _lightness_pairs_by_granule(label_map, rgb, shade_space, centres, palette_centres, floor)
     label_map = _without_bodiless_patches(label_map, centres)
     return ColourSegmentation(codes=codes, labels=label_map, centres_lab=centres - np.float32([16, 0, 0]))
 
@@ -240,20 +258,21 @@ def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
     # |pixel - shade * centre|^2 = |pixel|^2 - shade * (2 * dots - shade * |centre|^2)
     distance2 = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (2 * dots - shade * centre_norms2)
     cost = distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2
-    labels = cost.argmin(axis=1)
+    labels = _shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
     chosen = labels[:, None]
     chosen_shade = np.take_along_axis(shade, chosen, axis=1)[:, 0]
-    chosen_shade[_shadow_of_another_colour(distance2, shade, labels)] = 0.0
     return labels, chosen_shade, np.take_along_axis(cost, chosen, axis=1)[:, 0]
 
 
-def _shadow_of_another_colour(distance2: np.ndarray, shade: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Pixels that lie on some colour's ray in its shadow (shade below SHADOW_SHADE) far closer than on
-    the ray of the colour their cost picks: a deep shadow on RED is dark red, not a BLACK crumb.
+def _shadows_to_their_colour(distance2: np.ndarray, shade: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """A pixel that lies on some colour's ray in its shadow (shade below SHADOW_SHADE) far closer than
+    on the ray of the colour its cost picks is that colour's shadow: a deep shadow on RED is dark red,
+    not a BLACK crumb, and dark yellow is no GRSGRN. Its shade then says it is shadow.
     distance2, shade: NxK squared distances from each colour's ray and the shades along it."""
     chosen = np.take_along_axis(distance2, labels[:, None], axis=1)[:, 0]
-    as_shadow = np.where(shade < SHADOW_SHADE, distance2, np.inf).min(axis=1)
-    return as_shadow + SHADOW_FIT_MARGIN < chosen
+    as_shadow = np.where(shade < SHADOW_SHADE, distance2, np.inf)
+    is_shadow = as_shadow.min(axis=1) + SHADOW_FIT_MARGIN < chosen
+    return np.where(is_shadow, as_shadow.argmin(axis=1), labels)
 
 
 def _granule_labels(
@@ -262,6 +281,7 @@ def _granule_labels(
     mask: np.ndarray,
     window: tuple[float, float],
     restore_thin: bool = False,
+    hued_floor: float | None = None,
 ) -> np.ndarray:
     """Colour index of each tile pixel (pixels in mask order), or NOT_COUNTED.
 
@@ -270,10 +290,15 @@ def _granule_labels(
     their colour are kept: gaps between granules, and the dark rims where a granule meets a gap,
     are thin, so a morphological opening of each colour's mask removes them. With restore_thin,
     thin pixels that are neither a blend nor a shade of their neighbours are kept as well
-    (_true_thin_pixels).
+    (_true_thin_pixels). With hued_floor below window[0], a darker pixel down to hued_floor counts
+    too where it keeps its colour's hue (_keeps_its_hue).
     """
     labels, shade, cost = _assign(pixels, centres)
-    labels = np.where((shade >= window[0]) & (shade <= window[1]), labels, NOT_COUNTED)
+    counted = (shade >= window[0]) & (shade <= window[1])
+    if hued_floor is not None and hued_floor < window[0]:
+        deeper = (shade >= hued_floor) & (shade < window[0])
+        counted |= deeper & _keeps_its_hue(pixels, centres[labels], shade)
+    labels = np.where(counted, labels, NOT_COUNTED)
     label_map = np.full(mask.shape, NOT_COUNTED, dtype=np.int8)
     label_map[mask] = labels
     interior = np.zeros(mask.shape, dtype=bool)
@@ -289,6 +314,12 @@ def _granule_labels(
         keep = _true_thin_pixels(image[ys, xs], cost_map[ys, xs], label_map, interior, ys, xs, centres)
         interior[ys[keep], xs[keep]] = True
     return np.where(interior[mask], labels, NOT_COUNTED)
+
+
+def _keeps_its_hue(pixels: np.ndarray, own_centres: np.ndarray, shade: np.ndarray) -> np.ndarray:
+    """Pixels lying nearer their colour's ray than the grey axis: a shaded facet, not a grey gap."""
+    off_ray = np.linalg.norm(pixels - shade[:, None] * own_centres, axis=1)
+    return off_ray < np.hypot(pixels[:, 1], pixels[:, 2])
 
 
 def _true_thin_pixels(
@@ -332,12 +363,48 @@ def _true_thin_pixels(
     return keep | corner
 
 
+def _border_blends_by_share(label_map: np.ndarray, rgb: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Counted pixels that are a blend of two colours found within BLEND_RADIUS_PX (a non-negative sum
+    of their sRGB colours fitting BLEND_FIT_MARGIN better than the pixel's own colour's ray) take the
+    colour with the larger part of the blend; of several such pairs, the one that fits best decides.
+    The blend may be labelled a third colour (BLUE beside YELLOW reads DKGREEN). centres: shade space."""
+    colours = np.clip(cv2.cvtColor((centres - np.float32([16, 0, 0]))[None], cv2.COLOR_Lab2RGB)[0], 0, 1)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BLEND_RADIUS_PX + 1,) * 2)
+    near = np.stack(
+        [cv2.dilate((label_map == k).astype(np.uint8), kernel).astype(bool) for k in range(len(centres))], -1
+    )
+    decided = label_map.copy()
+    for own in range(len(centres)):
+        others = np.delete(np.arange(len(centres)), own)
+        ys, xs = np.nonzero((label_map == own) & near[..., others].any(axis=-1))
+        if not len(ys):
+            continue
+        pixels = rgb[ys, xs].astype(np.float32) / 255
+        own_error = _ray_error(pixels, colours[own])
+        best_gain = np.full(len(ys), BLEND_FIT_MARGIN, np.float32)
+        for first, second in itertools.combinations(range(len(centres)), 2):
+            pair = colours[[first, second]].T  # 3x2
+            parts = pixels @ np.linalg.pinv(pair).T.astype(np.float32)  # least squares, N x 2
+            gain = own_error - np.linalg.norm(pixels - parts @ pair.T, axis=1)
+            better = near[ys, xs, first] & near[ys, xs, second] & (parts > 0).all(axis=1) & (gain > best_gain)
+            decided[ys[better], xs[better]] = np.where(parts[better, 1] > parts[better, 0], second, first)
+            best_gain[better] = gain[better]
+    return decided
+
+
+def _ray_error(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
+    """Distance of each pixel (N x 3) from the ray of non-negative multiples of colour."""
+    scale = np.maximum(pixels @ colour / max(float(colour @ colour), 1e-9), 0)
+    return np.linalg.norm(pixels - scale[:, None] * colour, axis=1)
+
+
 def _lightness_pairs_by_granule(
     label_map: np.ndarray,
     rgb: np.ndarray,
     shade_space: np.ndarray,
     centres: np.ndarray,
     palette_centres: np.ndarray,
+    floor: float = SHADOW_SHADE,
 ) -> np.ndarray:
     """Colours of a lightness pair (plitka.lock.colours) decided per granule, not per pixel.
 
@@ -377,7 +444,7 @@ def _lightness_pairs_by_granule(
         lit_labels[closest[lit]] = label_map[lit]
         fix = in_group & rim
         label_map[fix] = lit_labels[closest[fix]]
-    return _decided_by_hue(label_map, shade_space, palette_centres, centres, pairs)
+    return _decided_by_hue(label_map, shade_space, palette_centres, centres, pairs, floor)
 
 
 def _decided_by_hue(
@@ -386,6 +453,7 @@ def _decided_by_hue(
     palette_centres: np.ndarray,
     centres: np.ndarray,
     pairs: np.ndarray,
+    floor: float = SHADOW_SHADE,
 ) -> np.ndarray:
     """Pixels of a pair whose hue tells its colours apart take the colour whose ray lies nearest, by
     PAIR_HUE_MARGIN Lab units at least, whatever their granule region reads; one in that colour's
@@ -404,7 +472,7 @@ def _decided_by_hue(
     nearest, decided, shade = _nearest_ray(pixels, palette_centres, candidates)
     adapted_nearest, adapted_decided, adapted_shade = _nearest_ray(pixels, centres, candidates)
     decided &= adapted_decided & (adapted_nearest == nearest)
-    counted = np.minimum(shade, adapted_shade) >= SHADOW_SHADE
+    counted = np.minimum(shade, adapted_shade) >= floor
     label_map = label_map.copy()
     label_map[in_pair] = np.where(decided, np.where(counted, nearest, NOT_COUNTED), given)
     return label_map

@@ -6,6 +6,12 @@ PAIR_AB_DISTANCE): PEARL/WHITE/LTGRAY, GRAY/WHITE, DKGREEN/LTGREEN, BLUE/DKBLUE.
 of the lighter one looks, pixel by pixel, like the darker one; those are told apart per granule,
 by its lit level. (BLACK/WHITE, a factor 2.8 apart, never pass for each other; RED/ORANGE differ in
 hue at one lightness; the pixel rule does better there.)
+
+Shadow. A pixel far darker than its colour (shade below SHADOW_SHADE) is a gap between granules, not
+colour. In a hued mix (every ordered colour has palette chroma HUED_CHROMA or more) a gap is told
+from a shaded facet by hue instead, down to DEEP_SHADOW_SHADE: a facet turned from the light keeps
+its crumb's hue, a gap is grey. A mix with a grey colour cannot use hue that way (a shaded WHITE
+facet is as grey as a gap), nor one with a lightness pair.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from plitka.palette import PALETTE, Palette
 
 PAIR_RATIO = (1.08, 1.8)  # PEARL/WHITE 1.10, GRAY/WHITE 1.57, DKGRAY/WHITE 2.3, BLACK/WHITE 2.8
 PAIR_AB_DISTANCE = 15.0  # DKGREEN/LTGREEN 14.2, RED/ORANGE 12.5 (but at one lightness)
+SHADOW_SHADE = 0.6
+DEEP_SHADOW_SHADE = 0.3  # in a hued mix; 0.05-0.45 read the reference photos within 0.05 of each other
+HUED_CHROMA = 20.0  # palette C*: BROWN 21, DKGREEN 27, RED 59; KHAKI 19, WHTGRN 14, greys under 7
 SHADE_SIGMA = 8.0  # Lab units of distance from a ray that cost as much as...
 SHADE_WEIGHT = 30.0  # ...this times log(shade)^2 (the measurement's values)
 
@@ -31,6 +40,18 @@ def palette_lab(codes: Sequence[str], palette: Palette = PALETTE) -> np.ndarray:
 
 def shade_space(lab: np.ndarray) -> np.ndarray:
     return lab + np.float32([16, 0, 0])
+
+
+def is_hued_mix(centres_lab: np.ndarray) -> bool:
+    """Whether every colour (Kx3 CIELAB palette colours) has a hue that its shadows keep, and no two
+    form a lightness pair (their rays converge in shadow: a deep LTGREEN shadow is DKGREEN's hue too)."""
+    hued = (np.hypot(centres_lab[:, 1], centres_lab[:, 2]) >= HUED_CHROMA).all()
+    return bool(hued and not lightness_pairs(centres_lab).any())
+
+
+def shadow_floor(centres_lab: np.ndarray) -> float:
+    """Shade below which a pixel of a colour in this mix is shadow, whatever its hue."""
+    return DEEP_SHADOW_SHADE if is_hued_mix(centres_lab) else SHADOW_SHADE
 
 
 def lightness_pairs(centres_lab: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
-from plitka.lock.colours import lightness_pairs, palette_lab, ray_cost
+from plitka.lock.colours import SHADOW_SHADE, lightness_pairs, palette_lab, ray_cost, shadow_floor
 from plitka.lock.confidence import Confidence, crumb_confidence
 from plitka.lock.quota import BLOCKS, assign_colours
 from plitka.lock.regions import (
@@ -37,7 +37,6 @@ from plitka.lock.regions import (
 from plitka.lock.repaint import repaint, to_rgb
 from plitka.palette import PALETTE, Palette
 
-SHADOW_SHADE = 0.6  # pixels darker than this times their material's level are shadow, not colour
 KEEP_COST = 4.0  # a region whose colour costs less than this (ray_cost units) already is that colour
 MATERIALS = 6  # clusters of region colour (chromaticity and lightness) that share a lit level
 VARIATION_RANGE = (0.7, 1.4)  # a granule's level over its material's, as kept
@@ -191,7 +190,8 @@ def _paint(
     mean = stats.mean_lab[tile]
     cost, _ = ray_cost(mean, centres)
     material_level = _material_levels(mean)
-    weight, level = _counted_pixels(regions, lab, tile, material_level, on_tile)
+    floor = shadow_floor(centres)
+    weight, level = _counted_pixels(regions, lab, tile, material_level, on_tile, floor)
     variation = np.clip((level + 16) / (material_level + 16), *VARIATION_RANGE)
     block = _block_of(stats.centroid[tile], lab.shape[:2])
     colour = assign_colours(cost * weight[:, None], weight, shares, block, BLOCKS * BLOCKS)
@@ -235,22 +235,31 @@ def _material_levels(mean: np.ndarray) -> np.ndarray:
 
 
 def _counted_pixels(
-    regions: Regions, lab: np.ndarray, tile: np.ndarray, material_level: np.ndarray, on_tile: np.ndarray
+    regions: Regions,
+    lab: np.ndarray,
+    tile: np.ndarray,
+    material_level: np.ndarray,
+    on_tile: np.ndarray,
+    floor: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per tile region, its pixels that read as colour rather than shadow, and their mean L*: the
-    granule's level as a person sees it. Painting keeps each pixel's shade relative to its material,
-    so the count does not depend on the colour the region gets. Only pixels on the tile count."""
+    """Per tile region, its pixels that read as colour rather than shadow (not darker than floor times
+    their material's level, plitka.lock.colours.shadow_floor), and the mean L* of its lit pixels
+    (SHADOW_SHADE): the granule's level as a person sees it. Painting keeps each pixel's shade
+    relative to its material and puts it on its colour's ray (a deep shadow keeps the hue that the
+    measurement looks for), so the count does not depend on the colour the region gets. Only pixels
+    on the tile count."""
     level = np.zeros(regions.count, np.float32)
     level[tile] = material_level
-    pixel_level = level[regions.labels]
-    lit = ((lab[..., 0] + 16) >= SHADOW_SHADE * (pixel_level + 16)) & on_tile
+    relative = (lab[..., 0] + 16) / (level[regions.labels] + 16)
     flat = regions.labels.ravel()
-    counted = np.bincount(flat, weights=lit.ravel(), minlength=regions.count)
+    counted = np.bincount(flat, weights=((relative >= floor) & on_tile).ravel(), minlength=regions.count)
+    lit = (relative >= SHADOW_SHADE) & on_tile
+    lit_pixels = np.bincount(flat, weights=lit.ravel(), minlength=regions.count)
     lit_sum = np.bincount(flat, weights=(lab[..., 0] * lit).ravel(), minlength=regions.count)
     all_mean = np.bincount(flat, weights=lab[..., 0].ravel(), minlength=regions.count) / np.maximum(
         np.bincount(flat, minlength=regions.count), 1
     )
-    level = np.where(counted > 0, lit_sum / np.maximum(counted, 1), all_mean)
+    level = np.where(lit_pixels > 0, lit_sum / np.maximum(lit_pixels, 1), all_mean)
     return counted[tile], level[tile]
 
 
