@@ -9,9 +9,12 @@ Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
   SHADE_WEIGHT * log(shade)^2, which keeps colours of one hue but different lightness (BLACK and
   WHITE, GRAY and LTGRAY) apart. Each pixel takes the cheapest colour.
 * Shadows. Pixels much darker than their colour (shade < SHADOW_SHADE) are gaps between granules
-  and are not counted. A gap next to a dark colour (BLACK), and the dark rim where any granule
-  meets a gap, cannot be told from a dark granule by colour, but they are thin: of the remaining
-  pixels only those inside a 3x3 square of their own colour (a morphological opening) count.
+  and are not counted; in a hued mix (plitka.lock.colours.is_hued_mix) a pixel down to
+  DEEP_SHADOW_SHADE that lies nearer its colour's ray than the grey axis is a facet turned from the
+  light, keeps its crumb's hue, and counts (a grey gap does not). A gap next to a dark colour
+  (BLACK), and the dark rim where any granule meets a gap, cannot be told from a dark granule by
+  colour, but they are thin: of the remaining pixels only those inside a 3x3 square of their own
+  colour (a morphological opening) count.
 * Thin pixels put back. The opening also cuts the corners and slivers off real granules, and it
   cuts far more from a minority colour's isolated crumbs (convex, all edge) than from the majority
   colour around them (concave there): a 15% colour read ~1.5 points low. So a thin pixel that
@@ -28,7 +31,8 @@ Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
 * Shadows of another colour. The shade penalty can hand a deep shadow of one colour to a darker
   colour it fits worse (dark red reading BLACK beside red granules). A pixel whose distance from a
   colour's ray in that colour's shadow is SHADOW_FIT_MARGIN below its distance from the chosen
-  colour's ray is that shadow, and is not counted. Measured: the seed outputs' BLACK/RED/WHITE
+  colour's ray is that colour's shadow (not counted, or counted as that colour's facet in a hued
+  mix). Measured: the seed outputs' BLACK/RED/WHITE
   pictures, once locked, read within 0.4 point instead of 1.5; the reference photos move by 0.01.
 * Pockets. A crevice deepens into dark pockets among light crumbs, as dark as a BLACK crumb and
   wider than the 3x3 opening. A crumb has a body, a pocket (thin, concave) has none: a patch of
