@@ -85,7 +85,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
-from plitka.lock.colours import is_hued_mix, lightness_pairs, shadow_floor
+from plitka.lock.colours import SHADOW_SHADE, is_hued_mix, lightness_pairs, shadow_floor
 from plitka.lock.regions import segment_granules
 from plitka.palette import PALETTE, Palette
 
@@ -94,7 +94,6 @@ MAX_ANALYSIS_SIDE_PX = 1024
 SHADE_SIGMA = 8.0
 SHADE_WEIGHT = 30.0
 SHADE_RANGE = (0.05, 2.0)
-SHADOW_SHADE = 0.6  # below it, a pixel is a gap unless its hue says otherwise (plitka.lock.colours)
 SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
 ADAPT_ITERATIONS = 5
 ADAPT_WINDOW = (0.85, 1.2)

@@ -25,8 +25,8 @@ from plitka.palette import PALETTE, Palette
 
 PAIR_RATIO = (1.08, 1.8)  # PEARL/WHITE 1.10, GRAY/WHITE 1.57, DKGRAY/WHITE 2.3, BLACK/WHITE 2.8
 PAIR_AB_DISTANCE = 15.0  # DKGREEN/LTGREEN 14.2, RED/ORANGE 12.5 (but at one lightness)
-SHADOW_SHADE = 0.6
-DEEP_SHADOW_SHADE = 0.3  # in a hued mix; 0.05-0.45 read the reference photos within 0.05 of each other
+SHADOW_SHADE = 0.6  # of its colour: darker is a gap, not colour (measurement and lock alike)
+DEEP_SHADOW_SHADE = 0.3  # in a hued mix; 0.05-0.45 read the reference photos 0.79-0.84 overall
 HUED_CHROMA = 20.0  # palette C*: BROWN 21, DKGREEN 27, RED 59; KHAKI 19, WHTGRN 14, greys under 7
 SHADE_SIGMA = 8.0  # Lab units of distance from a ray that cost as much as...
 SHADE_WEIGHT = 30.0  # ...this times log(shade)^2 (the measurement's values)
