@@ -153,6 +153,14 @@ MUTATIONS = (
         "a blend of RED and BLUE along a border goes to BLUE, whose ray lies nearer, whatever its parts",
     ),
     Mutation(
+        "brightened-keeps-contrast",
+        "plitka/lock/lock.py",
+        "    contrast[tile] = _brightened_contrast(gain[tile])\n",
+        "",
+        ("tests/test_lock.py::test_black_turned_white_measures_the_ordered_shares",),
+        "a dark crumb painted light keeps all its relative shading and stays mottled grey",
+    ),
+    Mutation(
         "pockets-counted",
         "plitka/analysis/measure.py",
         "bodiless[ids[depth > radius]] = False",

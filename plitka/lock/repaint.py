@@ -31,12 +31,16 @@ def repaint(
     changed: np.ndarray,
     scale: float = 1.0,
     where: np.ndarray | None = None,
+    contrast: np.ndarray | None = None,
+    region_level: np.ndarray | None = None,
 ) -> np.ndarray:
     """The picture (HxWx3 CIELAB) with the `painted` regions (N bool) put on their colours.
 
     labels: HxW region ids; gain: N factors on (L*+16); target_lab: Nx3 the colour (its lit level)
     each region is painted in; changed: N bool, the regions whose colour changes (their highlights
-    are rolled off); where: HxW bool, the only pixels painted (the tile). Returns HxWx3 float32 CIELAB.
+    are rolled off); where: HxW bool, the only pixels painted (the tile); contrast: N exponents on
+    each pixel's shade relative to its region's level region_level (N, L*), 1 or None keeping it.
+    Returns HxWx3 float32 CIELAB.
     """
     shade_target = target_lab + np.float32([16, 0, 0])
     roll_level = np.where(changed, target_lab[:, 0], NO_ROLL_OFF)
@@ -53,7 +57,12 @@ def repaint(
     ).astype(np.float32)
     fields = per_region[labels]
     gain_map, chroma_a, chroma_b, level, roll_level_map, weight = (fields[..., i] for i in range(6))
-    lightness = _roll_off((lab[..., 0] + 16) * gain_map - 16, roll_level_map)
+    shaded = (lab[..., 0] + 16) * gain_map
+    if contrast is not None and region_level is not None:
+        base = (region_level + 16).astype(np.float32)[labels]
+        relative = np.maximum(lab[..., 0] + 16, 1e-3) / base
+        shaded = base * gain_map * relative ** contrast.astype(np.float32)[labels]
+    lightness = _roll_off(shaded - 16, roll_level_map)
     shade = np.minimum(lightness, level) + 16  # highlights keep the lit colour's a*b*
     new = np.stack([lightness, chroma_a * shade, chroma_b * shade], axis=-1)
     weight = (weight if where is None else weight * where)[..., None]
