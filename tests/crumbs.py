@@ -10,7 +10,7 @@ from plitka.palette import PALETTE
 SIDE = 640
 
 
-def shaded_crumbs(code: str, side: int = 640, crumb: int = 20, seed: int = 0) -> np.ndarray:
+def shaded_crumbs(code: str, side: int = SIDE, crumb: int = 20, seed: int = 0) -> np.ndarray:
     """Square crumbs of one colour, each lit along its own random direction from 0.3 to 1.1 of the
     colour: deep shadows of the colour itself, as on the seed outputs' red granules."""
     rng = np.random.default_rng(seed)

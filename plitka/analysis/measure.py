@@ -157,8 +157,8 @@ def segment_colours(
     palette_centres = _shade_space(np.array([[palette[code].rgb for code in codes]], dtype=np.uint8))[0]
     centre = _central_half(mask)
     centres = _adapted_to_picture(shade_space[centre], mask[centre], palette_centres)
-    hued = is_hued_mix(palette_centres - np.float32([16, 0, 0]))
-    floor = shadow_floor(palette_centres - np.float32([16, 0, 0]))
+    palette_lab = palette_centres - np.float32([16, 0, 0])
+    hued, floor = is_hued_mix(palette_lab), shadow_floor(palette_lab)
     label_map = np.full(mask.shape, NOT_COUNTED, dtype=np.int8)
     label_map[mask] = _granule_labels(
         shade_space[mask], centres, mask, window=(SHADOW_SHADE, np.inf), restore_thin=True, hued_floor=floor
@@ -383,7 +383,7 @@ def _border_blends_by_share(label_map: np.ndarray, rgb: np.ndarray, centres: np.
         if not len(ys):
             continue
         pixels = rgb[ys, xs].astype(np.float32) / 255
-        own_error = _ray_error(pixels, colours[own])
+        own_error = _cone_distance(pixels, np.broadcast_to(colours[own], (len(pixels), 1, 3)))
         best_gain = np.full(len(ys), BLEND_FIT_MARGIN, np.float32)
         for first, second in itertools.combinations(range(len(centres)), 2):
             pair = colours[[first, second]].T  # 3x2
@@ -393,12 +393,6 @@ def _border_blends_by_share(label_map: np.ndarray, rgb: np.ndarray, centres: np.
             decided[ys[better], xs[better]] = np.where(parts[better, 1] > parts[better, 0], second, first)
             best_gain[better] = gain[better]
     return decided
-
-
-def _ray_error(pixels: np.ndarray, colour: np.ndarray) -> np.ndarray:
-    """Distance of each pixel (N x 3) from the ray of non-negative multiples of colour."""
-    scale = np.maximum(pixels @ colour / max(float(colour @ colour), 1e-9), 0)
-    return np.linalg.norm(pixels - scale[:, None] * colour, axis=1)
 
 
 def _lightness_pairs_by_granule(
