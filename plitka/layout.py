@@ -23,7 +23,7 @@ MAX_COLORS = 4
 SUM_TOLERANCE = 1.0  # percentage points
 
 # Sizes as fractions of the tile side, read off the reference photos (crumbs ~1.5-2 % of the side).
-CRUMB_SPACING = 0.016  # grid step of crumb centres, in each layer
+CRUMB_SPACING = 0.020  # grid step of crumb centres, in each layer: crumbs the photos' size (docs/realism.md)
 CRUMB_RADIUS = CRUMB_SPACING / 2  # typical visible crumb radius, for the renderer
 MISSING_LOWER = 0.01  # part of the lower layer left out: with the shards above, a few dark pits
 SHARD_SPACING = CRUMB_SPACING

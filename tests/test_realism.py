@@ -5,10 +5,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 pytest.importorskip("sklearn", reason="eval extras (requirements-dev.txt) not installed")
 pytest.importorskip("skimage", reason="eval extras (requirements-dev.txt) not installed")
 
+from plitka.analysis.evaluate import parse_proportions, read_labels
+from plitka.palette import PALETTE
 from plitka.realism import features, reference, twosample
 from plitka.realism.reference import PATCH_PX, Picture, compare, sample_patches
 
@@ -108,3 +111,35 @@ def test_eval_realism_refuses_a_folder_without_labels(tmp_path, capsys):
 
     assert main(["eval-realism", str(tmp_path)]) == 2
     assert "labels.csv" in capsys.readouterr().err
+
+
+def blob_picture(kind: int, side: int, blob_px: float, seed: int) -> Picture:
+    """A tile of BLUE and RED blobs about `blob_px` across, `side` px square, as a mix of both."""
+    rng = np.random.default_rng(seed)
+    field = cv2.GaussianBlur(rng.standard_normal((side, side)).astype(np.float32), (0, 0), blob_px)
+    rgb = np.where((field > 0)[..., None], np.uint8(PALETTE["BLUE"].rgb), np.uint8(PALETTE["RED"].rgb))
+    return Picture(f"{kind}-{seed}", "BLUE:50;RED:50", kind, rgb, np.ones((side, side), bool))
+
+
+def test_granule_size_compares_crumbs_relative_to_their_tile():
+    """A render twice the photo's resolution needs resizing by 0.5 but shows crumbs of the same size on
+    the tile; one with crumbs twice as large on a tile of the same side reads 2."""
+    photos = [blob_picture(0, 192, 3, seed) for seed in range(3)]
+    finer = [blob_picture(1, 384, 6, seed) for seed in range(3, 6)]
+    coarser = [blob_picture(1, 192, 6, seed) for seed in range(6, 9)]
+    assert reference.granule_scale(photos, finer) == pytest.approx(0.5, rel=0.15)
+    assert reference.granule_size(photos, finer) == pytest.approx(1.0, rel=0.15)
+    assert reference.granule_size(photos, coarser) == pytest.approx(2.0, rel=0.15)
+
+
+def render_of(proportions: str) -> Image.Image:
+    return reference.default_renderer(parse_proportions(proportions), 1)
+
+
+def test_our_crumbs_are_as_large_on_the_tile_as_in_the_photos(reference_tiles):
+    """Layout crumbs of the photos' size: the colour field's correlation length over the tile's side,
+    renders (seed 1) against the labelled photos of every mix of two or more colours."""
+    mixed = [row for row in read_labels(reference_tiles) if reference._chromatic_mix(row["proportions"])]
+    photos = [reference._photo(reference_tiles, row) for row in mixed]
+    renders = [reference._render_picture(row, render_of(row["proportions"]), 1) for row in mixed]
+    assert reference.granule_size(photos, renders) == pytest.approx(1.0, abs=0.08)

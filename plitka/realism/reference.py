@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ class RealismReport:
     auc_range: tuple[float, float]
     scale: float
     patches: dict[str, int] = field(default_factory=dict)
+    granule_size: float = 1.0  # renders' crumb size over the photos', each relative to its tile
 
     def to_dict(self) -> dict:
         return {
@@ -66,6 +68,7 @@ class RealismReport:
             "top_features": self.top,
             "feature_auc_range": [round(value, 3) for value in self.auc_range],
             "render_scale": round(self.scale, 3),
+            "granule_size": round(self.granule_size, 3),
             "patches": self.patches,
         }
 
@@ -73,6 +76,7 @@ class RealismReport:
         test, control = self.test, self.control
         lines = [
             f"patches: {self.patches}; renders resized by {self.scale:.3f} to the photos' granule scale",
+            f"granule size on the tile, render / photo: {self.granule_size:.3f}",
             f"photo vs render: accuracy {test.accuracy:.3f} ± {test.accuracy_spread:.3f}, AUC {test.auc:.3f}"
             f" ({test.folds} folds, no mix in two folds)",
             f"control (render vs render, labels shuffled): accuracy {control.accuracy:.3f}"
@@ -103,10 +107,10 @@ def evaluate_realism(root: Path, renderer: Renderer | None = None, seed: int = 0
         for row in rows
         for render_seed in RENDER_SEEDS
     ]
-    scale = granule_scale(photos, renders)
+    scale, size = granule_scale(photos, renders), granule_size(photos, renders)
     qtables, subsampling = jpeg_settings(Path(root) / rows[0]["file"])
     renders = [_as_photographed(picture, scale, qtables, subsampling) for picture in renders]
-    return compare(photos, renders, seed=seed, scale=scale)
+    return dataclasses.replace(compare(photos, renders, seed=seed, scale=scale), granule_size=size)
 
 
 def compare(
@@ -160,11 +164,24 @@ def sample_patches(picture: Picture, count: int, rng: np.random.Generator) -> li
 def granule_scale(photos: list[Picture], renders: list[Picture]) -> float:
     """Resize factor for renders: the photos' median correlation length of the colour field over the
     renders'. Only mixes of two or more colours count: a single colour has no colour field."""
+    return _median_ratio(photos, renders, _correlation_length)
+
+
+def granule_size(photos: list[Picture], renders: list[Picture]) -> float:
+    """The renders' crumb size on the tile over the photos': the same correlation length, each divided
+    by its tile's side (the square root of the tile's area). 1.0: crumbs as large on the tile."""
+    return 1 / _median_ratio(photos, renders, lambda p: _correlation_length(p) / np.sqrt(p.mask.sum()))
+
+
+def _median_ratio(
+    photos: list[Picture], renders: list[Picture], measure: Callable[[Picture], float]
+) -> float:
+    """Median of `measure` over the photos of chromatic mixes, over its median over such renders."""
     mixed = [picture for picture in photos + renders if _chromatic_mix(picture.group)]
-    lengths = {kind: [_correlation_length(p) for p in mixed if p.kind == kind] for kind in (0, 1)}
-    if not lengths[0] or not lengths[1]:
+    values = {kind: [measure(p) for p in mixed if p.kind == kind] for kind in (0, 1)}
+    if not values[0] or not values[1]:
         return 1.0
-    return float(np.median(lengths[0]) / np.median(lengths[1]))
+    return float(np.median(values[0]) / np.median(values[1]))
 
 
 def jpeg_settings(photo: Path) -> tuple[list, int]:
