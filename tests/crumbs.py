@@ -40,3 +40,27 @@ def red_crumbs_shaded_deeper_than_blue(
     gaps = in_gap[:, None] | in_gap[None, :]
     picture[gaps] = gap_grey
     return picture, float(100 * is_red[~gaps].mean())
+
+
+def white_crumbs_with_dark_pockets(
+    black_share: float = 0.15, crumb: int = 16, pocket_px: int = 4, side: int = 1024
+) -> tuple[np.ndarray, float]:
+    """Evenly lit BLACK crumbs among WHITE ones and, where four WHITE crumbs meet, a dark pocket
+    `pocket_px` across, as dark as a BLACK crumb: wider than a 3x3 opening, narrower than any crumb.
+    Returns the picture and BLACK's share of the crumb area (percent)."""
+    cells = side // crumb
+    rng = np.random.default_rng(11)
+    is_black = rng.random((cells, cells)) < black_share
+    colour = np.where(is_black[..., None], np.float32(PALETTE["BLACK"].rgb), np.float32(PALETTE["WHITE"].rgb))
+    lit = colour * rng.uniform(0.85, 1.0, (cells, cells, 1))  # each crumb lit a little differently
+    picture = lit.repeat(crumb, 0).repeat(crumb, 1) + rng.normal(0, 3, (cells * crumb, cells * crumb, 1))
+    picture = np.clip(picture, 0, 255).astype(np.uint8)
+    corner_of_whites = ~(
+        is_black | np.roll(is_black, 1, 0) | np.roll(is_black, 1, 1) | np.roll(is_black, 1, (0, 1))
+    )
+    pocket = np.zeros(picture.shape[:2], np.uint8)
+    for row, column in zip(*np.nonzero(corner_of_whites[1:, 1:]), strict=True):
+        cv2.circle(pocket, ((column + 1) * crumb, (row + 1) * crumb), pocket_px // 2, 1, -1)
+    picture[pocket > 0] = 40
+    black = (pocket == 0) & is_black.repeat(crumb, 0).repeat(crumb, 1)
+    return picture, float(100 * black.sum() / (pocket == 0).sum())

@@ -11,7 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from crumbs import red_crumbs_shaded_deeper_than_blue, shaded_crumbs
+from crumbs import red_crumbs_shaded_deeper_than_blue, shaded_crumbs, white_crumbs_with_dark_pockets
 from PIL import Image
 
 from plitka.analysis import (
@@ -408,6 +408,14 @@ def test_shaded_crumbs_of_a_pair_that_differs_in_hue_are_told_apart_by_hue() -> 
 )
 def test_a_lightness_pair_render_measures_within_one_point(mix: dict[str, float], angle: int) -> None:
     assert_our_render_measures_within_one_point(mix, angle)
+
+
+def test_dark_pockets_among_white_crumbs_are_not_black_crumbs() -> None:
+    """Pockets 4 px across where white crumbs meet, as dark as BLACK, have no body: counted as BLACK,
+    the picture read 17.7% for 15.5."""
+    picture, black_share = white_crumbs_with_dark_pockets()
+    measured = measure_proportions(picture, ["BLACK", "WHITE"])
+    assert measured["BLACK"] == pytest.approx(black_share, abs=0.5), measured
 
 
 def test_a_black_and_white_render_measures_within_one_point() -> None:

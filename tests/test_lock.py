@@ -279,13 +279,14 @@ def _changed_regions(before: np.ndarray, after: np.ndarray, locked) -> list[int]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
-def test_a_small_locked_tile_measures_the_order_within_three_quarters_of_a_point(seed):
+def test_a_small_locked_tile_measures_the_order_within_half_a_point(seed):
     """A 512 px final (the sdxl engine's preview size): its tile is enlarged for the measurement,
     which must repeat pixels, not interpolate blends of two colours along every border (BLUE then
-    reads 0.9 low). At 512 px the lock reads RED 0.2-0.6 high on seeds 1-8 (0.1-0.2 at 1024)."""
+    reads 0.8 low). Seeds 1-8 read within 0.2 (RED 0.5-0.6 high while the renderer drew deeper
+    crevice pockets)."""
     picture, granules = render({"BLUE": 50, "YELLOW": 50}, seed=seed, size=512)
     ordered = {"BLUE": 10, "RED": 30, "YELLOW": 60}
     locked = lock_colours(picture, ordered, granules=granules)
     measured = measure_proportions(locked.image, list(ordered))
     for code, share in ordered.items():
-        assert measured[code] == pytest.approx(share, abs=0.75), measured
+        assert measured[code] == pytest.approx(share, abs=0.5), measured
