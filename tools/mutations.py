@@ -181,9 +181,7 @@ MUTATIONS = (
         "plitka/analysis/measure.py",
         "interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_NEAREST",
         "interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR",
-        (
-            "tests/test_lock.py::test_a_small_locked_tile_measures_the_order_within_half_a_point[1]",
-        ),
+        ("tests/test_lock.py::test_a_small_locked_tile_measures_the_order_within_half_a_point[1]",),
         "a small tile is enlarged by interpolation, inventing blends along every border",
     ),
     Mutation(
