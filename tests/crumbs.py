@@ -51,6 +51,7 @@ def white_crumbs_with_dark_pockets(
     cells = side // crumb
     rng = np.random.default_rng(11)
     is_black = rng.random((cells, cells)) < black_share
+    black_pixels = is_black.repeat(crumb, 0).repeat(crumb, 1)
     colour = np.where(is_black[..., None], np.float32(PALETTE["BLACK"].rgb), np.float32(PALETTE["WHITE"].rgb))
     lit = colour * rng.uniform(0.85, 1.0, (cells, cells, 1))  # each crumb lit a little differently
     picture = lit.repeat(crumb, 0).repeat(crumb, 1) + rng.normal(0, 3, (cells * crumb, cells * crumb, 1))
@@ -62,5 +63,5 @@ def white_crumbs_with_dark_pockets(
     for row, column in zip(*np.nonzero(corner_of_whites[1:, 1:]), strict=True):
         cv2.circle(pocket, ((column + 1) * crumb, (row + 1) * crumb), pocket_px // 2, 1, -1)
     picture[pocket > 0] = 40
-    black = (pocket == 0) & is_black.repeat(crumb, 0).repeat(crumb, 1)
+    black = (pocket == 0) & black_pixels
     return picture, float(100 * black.sum() / (pocket == 0).sum())

@@ -107,7 +107,7 @@ def evaluate_realism(root: Path, renderer: Renderer | None = None, seed: int = 0
         for row in rows
         for render_seed in RENDER_SEEDS
     ]
-    scale, size = granule_scale(photos, renders), granule_size(photos, renders)
+    scale, size = _granule_fit(photos, renders)
     qtables, subsampling = jpeg_settings(Path(root) / rows[0]["file"])
     renders = [_as_photographed(picture, scale, qtables, subsampling) for picture in renders]
     return dataclasses.replace(compare(photos, renders, seed=seed, scale=scale), granule_size=size)
@@ -164,24 +164,25 @@ def sample_patches(picture: Picture, count: int, rng: np.random.Generator) -> li
 def granule_scale(photos: list[Picture], renders: list[Picture]) -> float:
     """Resize factor for renders: the photos' median correlation length of the colour field over the
     renders'. Only mixes of two or more colours count: a single colour has no colour field."""
-    return _median_ratio(photos, renders, _correlation_length)
+    return _granule_fit(photos, renders)[0]
 
 
 def granule_size(photos: list[Picture], renders: list[Picture]) -> float:
     """The renders' crumb size on the tile over the photos': the same correlation length, each divided
     by its tile's side (the square root of the tile's area). 1.0: crumbs as large on the tile."""
-    return 1 / _median_ratio(photos, renders, lambda p: _correlation_length(p) / np.sqrt(p.mask.sum()))
+    return _granule_fit(photos, renders)[1]
 
 
-def _median_ratio(
-    photos: list[Picture], renders: list[Picture], measure: Callable[[Picture], float]
-) -> float:
-    """Median of `measure` over the photos of chromatic mixes, over its median over such renders."""
+def _granule_fit(photos: list[Picture], renders: list[Picture]) -> tuple[float, float]:
+    """(granule_scale, granule_size), each picture's correlation length computed once."""
     mixed = [picture for picture in photos + renders if _chromatic_mix(picture.group)]
-    values = {kind: [measure(p) for p in mixed if p.kind == kind] for kind in (0, 1)}
-    if not values[0] or not values[1]:
-        return 1.0
-    return float(np.median(values[0]) / np.median(values[1]))
+    lengths = {kind: np.array([_correlation_length(p) for p in mixed if p.kind == kind]) for kind in (0, 1)}
+    if not len(lengths[0]) or not len(lengths[1]):
+        return 1.0, 1.0
+    sides = {kind: np.array([np.sqrt(p.mask.sum()) for p in mixed if p.kind == kind]) for kind in (0, 1)}
+    scale = np.median(lengths[0]) / np.median(lengths[1])
+    size = np.median(lengths[1] / sides[1]) / np.median(lengths[0] / sides[0])
+    return float(scale), float(size)
 
 
 def jpeg_settings(photo: Path) -> tuple[list, int]:
