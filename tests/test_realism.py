@@ -143,3 +143,12 @@ def test_our_crumbs_are_as_large_on_the_tile_as_in_the_photos(reference_tiles):
     photos = [reference._photo(reference_tiles, row) for row in mixed]
     renders = [reference._render_picture(row, render_of(row["proportions"]), 1) for row in mixed]
     assert reference.granule_size(photos, renders) == pytest.approx(1.0, abs=0.08)
+
+
+def test_a_photo_is_not_told_from_itself_through_the_renders_path(reference_tiles):
+    """The photos themselves as the 'renders' (seed 2 mirrored): both sides end with the same resize and
+    JPEG, so nothing but chance tells them apart. Were the photos left as they are, their crop alone,
+    re-saved, would be told apart at about 0.77."""
+    report = reference.evaluate_realism(reference_tiles, renderer=reference.photo_renderer(reference_tiles))
+    assert report.scale == pytest.approx(1.0, abs=0.02)
+    assert report.test.accuracy < 0.65

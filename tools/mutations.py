@@ -201,6 +201,14 @@ MUTATIONS = (
         "the layout's crumbs are 0.8x the photos' size on the tile, as before issue 13",
     ),
     Mutation(
+        "photos-skip-the-renders-path",
+        "plitka/realism/reference.py",
+        "working_scale: float | None = WORKING_SCALE",
+        "working_scale: float | None = None",
+        ("tests/test_realism.py::test_a_photo_is_not_told_from_itself_through_the_renders_path",),
+        "eval-realism leaves the photos as they are: the renders' last resize and JPEG alone give them away",
+    ),
+    Mutation(
         "new-borders-hard",
         "plitka/lock/repaint.py",
         "return _softened_borders(out, labels, changed, BORDER_SIGMA_PX * scale)",
