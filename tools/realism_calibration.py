@@ -5,8 +5,8 @@ four minutes).
 
 The labelled photos themselves stand in for the renders (seed 2 mirrored), as they are and resized
 up to a render's 1024 px (bicubic), once through the test's path (photos and renders end with the
-same resize and JPEG) and once with the photos left as they are (the test before 2026-12-01). A
-perfect renderer could score no lower than these.
+same resize and JPEG) and once with the photos left as they are (the test before 2026-12-01): what
+a renderer as good as a photo would score.
 """
 
 from __future__ import annotations

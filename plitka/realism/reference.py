@@ -7,7 +7,7 @@
 * Both sides, photos too, are then resized by WORKING_SCALE and saved through the photos' JPEG
   settings, so that the last resample and compression a picture went through is the same on both
   sides. Without it the test tells the photos from themselves: cropped and re-saved, 0.77; resized
-  up to a render's size and back, 0.93-0.98 (docs/realism.md).
+  up to a render's size and back, 0.93 (docs/realism.md).
 * Patches: PATCH_PX squares at random spots inside the tile, as many from the renders of a mix as
   from its photo. Each mix is one group: folds never share it.
 """
@@ -119,9 +119,10 @@ def evaluate_realism(
     ]
     scale, size = _granule_fit(photos, renders)
     jpeg = jpeg_settings(Path(root) / rows[0]["file"])
+    last_resize = 1.0 if working_scale is None else working_scale
     if working_scale is not None:
-        photos = [_as_photographed(picture, working_scale, *jpeg) for picture in photos]
-    renders = [_as_photographed(picture, scale * (working_scale or 1.0), *jpeg) for picture in renders]
+        photos = [_as_photographed(picture, last_resize, *jpeg) for picture in photos]
+    renders = [_as_photographed(picture, scale * last_resize, *jpeg) for picture in renders]
     return dataclasses.replace(compare(photos, renders, seed=seed, scale=scale), granule_size=size)
 
 
