@@ -129,11 +129,13 @@ def evaluate_realism(
 def photo_renderer(root: Path, upsample_to: int | None = None) -> Renderer:
     """The labelled photos themselves as a renderer (seed 2 mirrored), resized up to upsample_to px
     if given: what the test reads for pictures that are photos, its floor."""
-    files = {row["proportions"]: Path(root) / row["file"] for row in read_labels(Path(root))}
+    files = {
+        frozenset(parse_proportions(row["proportions"]).items()): Path(root) / row["file"]
+        for row in read_labels(Path(root))
+    }
 
     def the_photo(mix: dict[str, float], seed: int) -> Image.Image:
-        proportions = next(key for key in files if parse_proportions(key) == mix)
-        with Image.open(files[proportions]) as photo:
+        with Image.open(files[frozenset(mix.items())]) as photo:
             rgb = as_rgb_array(photo)
         if upsample_to:
             rgb = cv2.resize(rgb, (upsample_to, upsample_to), interpolation=cv2.INTER_CUBIC)
