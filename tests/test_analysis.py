@@ -407,7 +407,8 @@ def test_shaded_crumbs_of_a_pair_that_differs_in_hue_are_told_apart_by_hue() -> 
     "seed outputs 2-5 points off instead (docs/colors.md, accuracy on the product's own renders)",
 )
 def test_a_lightness_pair_render_measures_within_one_point(mix: dict[str, float], angle: int) -> None:
-    assert_our_render_measures_within_one_point(mix, angle)
+    """Seeds 1-3, as docs/colors.md's table: one seed alone may land near (WHITE/PEARL seed 1: 0.3)."""
+    assert_our_render_measures_within_one_point(mix, angle, seeds=(1, 2, 3))
 
 
 def test_dark_pockets_among_white_crumbs_are_not_black_crumbs() -> None:
@@ -424,8 +425,12 @@ def test_a_black_and_white_render_measures_within_one_point() -> None:
     assert_our_render_measures_within_one_point({"BLACK": 15, "WHITE": 85}, angle=30)
 
 
-def assert_our_render_measures_within_one_point(mix: dict[str, float], angle: int) -> None:
-    """The product's own 1024 px render (exact by construction) as the report's `measured` reads it."""
-    measured = measure_proportions(render_tile(build_layout(mix, size=1024, seed=1), angle=angle), list(mix))
-    for code, share in mix.items():
-        assert measured[code] == pytest.approx(share, abs=1.0), measured
+def assert_our_render_measures_within_one_point(
+    mix: dict[str, float], angle: int, seeds: tuple[int, ...] = (1,)
+) -> None:
+    """The product's own 1024 px renders (exact by construction) as the report's `measured` reads them."""
+    for seed in seeds:
+        picture = render_tile(build_layout(mix, size=1024, seed=seed), angle=angle)
+        measured = measure_proportions(picture, list(mix))
+        for code, share in mix.items():
+            assert measured[code] == pytest.approx(share, abs=1.0), (seed, measured)

@@ -201,6 +201,22 @@ MUTATIONS = (
         "the layout's crumbs are 0.8x the photos' size on the tile, as before issue 13",
     ),
     Mutation(
+        "renders-without-camera-softness",
+        "plitka/render/procedural.py",
+        "CAMERA_SOFTNESS = 1.0",
+        "CAMERA_SOFTNESS = 0.0",
+        ("tests/test_realism.py::test_our_renders_are_as_soft_as_the_photos_at_the_pixel_scale",),
+        "the finished shades keep their pixel-sharp grain, as before the camera softness",
+    ),
+    Mutation(
+        "camera-softness-mixes-gaps-into-colours",
+        "plitka/render/procedural.py",
+        "    groups[levels < GAP_LEVEL] = 0\n",
+        "",
+        ("tests/test_render.py::test_gaps_between_crumbs_are_dark_not_grey",),
+        "the softness averages gap shades with a colour's own shades: grey pixels between the two",
+    ),
+    Mutation(
         "photos-skip-the-renders-path",
         "plitka/realism/reference.py",
         "working_scale: float | None = WORKING_SCALE",

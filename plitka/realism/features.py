@@ -94,15 +94,18 @@ def _gradient(light: np.ndarray, gx: np.ndarray, gy: np.ndarray, magnitude: np.n
     ]
 
 
-def _lbp(grey: np.ndarray) -> list[float]:
+def lbp_histogram(grey: np.ndarray, radius: int) -> np.ndarray:
+    """Shares of the LBP_BINS uniform local binary pattern codes of a grey picture, off its border:
+    the micro-texture at `radius` pixels."""
     from skimage.feature import local_binary_pattern  # eval-only dependency
 
-    histograms = []
-    for radius in LBP_RADII:
-        codes = local_binary_pattern(grey, LBP_POINTS, radius, method="uniform")
-        inner = codes[radius:-radius, radius:-radius].astype(np.intp)
-        histograms += list(np.bincount(inner.ravel(), minlength=LBP_BINS) / inner.size)
-    return histograms
+    codes = local_binary_pattern(grey, LBP_POINTS, radius, method="uniform")
+    inner = codes[radius:-radius, radius:-radius].astype(np.intp)
+    return np.bincount(inner.ravel(), minlength=LBP_BINS) / inner.size
+
+
+def _lbp(grey: np.ndarray) -> list[float]:
+    return [share for radius in LBP_RADII for share in lbp_histogram(grey, radius)]
 
 
 def _noise(light: np.ndarray, a: np.ndarray, b: np.ndarray, magnitude: np.ndarray) -> list[float]:

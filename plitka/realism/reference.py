@@ -109,6 +109,27 @@ def evaluate_realism(
     """The two-sample test of `renderer` (default: the procedural engine at angle 0) against the
     labelled photos under root. working_scale None leaves the photos as they are (the test before
     2026-12-01, kept to measure what that did: tools/realism_calibration.py)."""
+    matched = matched_pictures(root, renderer, working_scale)
+    report = compare(matched.photos, matched.renders, seed=seed, scale=matched.scale)
+    return dataclasses.replace(report, granule_size=matched.granule_size)
+
+
+@dataclass(frozen=True)
+class Matched:
+    """Photos and renders as the test compares them: matched in scale, ended by the same resize and JPEG."""
+
+    photos: list[Picture]
+    renders: list[Picture]
+    scale: float  # the renders' resize to the photos' granule scale, before the last resize
+    granule_size: float
+
+
+def matched_pictures(
+    root: Path, renderer: Renderer | None = None, working_scale: float | None = WORKING_SCALE
+) -> Matched:
+    """The labelled photos and `renderer`'s pictures of their mixes (RENDER_SEEDS each), tile areas only,
+    renders at the photos' granule scale, then all of them resized by working_scale and saved through
+    the photos' JPEG settings (working_scale None: the photos as they are, renders only JPEG'd)."""
     renderer = renderer or default_renderer
     rows = read_labels(Path(root))
     photos = [_photo(Path(root), row) for row in rows]
@@ -123,7 +144,7 @@ def evaluate_realism(
     if working_scale is not None:
         photos = [_as_photographed(picture, last_resize, *jpeg) for picture in photos]
     renders = [_as_photographed(picture, scale * last_resize, *jpeg) for picture in renders]
-    return dataclasses.replace(compare(photos, renders, seed=seed, scale=scale), granule_size=size)
+    return Matched(photos, renders, scale, size)
 
 
 def photo_renderer(root: Path, upsample_to: int | None = None) -> Renderer:

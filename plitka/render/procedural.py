@@ -13,7 +13,9 @@ ambient light over a heap of chips:
   it is deep, a pixel is a dark gap. That depends on geometry only, never on a pixel's colour, so
   every colour loses the same share of its area to gaps;
 * rubber: fine grain, specks and colour noise inside each crumb;
-* softness: the shading is computed from distances, not from the staircase outline, and blurred.
+* softness: the shading is computed from distances, not from the staircase outline, and blurred;
+  the finished shades are blurred once more, each colour's own shades and the gaps' apart, as a
+  camera softens fine detail, so grain becomes smooth ramps and no colour is blended.
 
 The shade picks an entry of a per-colour table with two bands: the colour's own shades, limited so
 that each stays nearer to its own colour than to any other colour of the mix, a gap or the
@@ -67,6 +69,7 @@ BLEED = 0.8  # how much of the surrounding colours' lightness a pixel takes on
 BLEED_SIGMA = 1.0  # pixels of a 1024 tile
 GAP_LIGHTNESS = 0.2  # a gap's lightness over its crumb's colour's, as far as bleeding goes
 MIN_BLUR = 0.3  # pixels; a smaller blur changes nothing visible
+CAMERA_SOFTNESS = 1.0  # blur of the finished shades within each colour, in pixels of a 1024 tile
 GAP_SHADE = -0.5  # darker shades jump to a dark gap colour
 LOOK_ALIKE_CHROMA = 20.0  # Lab units of (a, b) apart: two colours then differ mainly in lightness
 OWN_DARKEST = -0.2  # a crumb's own shading goes no darker: past that a pixel reads as shadow, not colour
@@ -84,6 +87,8 @@ TINT_SPREAD = 0.035  # per-channel sigma of a variant's colour factor
 TINT_GRAIN = 0.8  # pixels of a 1024 tile: the scale of the colour noise
 SHADE_LEVELS = 256
 LEVEL_SHADES = np.arange(SHADE_LEVELS) / (SHADE_LEVELS / 2) - 1  # the shade each level stands for
+OFF_TILE = 255  # the group of background pixels in _soft_within_colours
+GAP_LEVEL = int((GAP_SHADE + 1) * SHADE_LEVELS / 2)  # the lowest level of a colour's own shades
 GAP_RGB = np.array([24, 22, 20])
 GAP_CLASS_RGB = (12, 11, 10)  # what "dark gap" means when keeping colours apart
 COLOR_MARGIN = 0.85  # use this part of the shade range that keeps a colour nearest to itself
@@ -112,7 +117,9 @@ def render_tile(
     tables, rows, tints = _color_tables(layout, palette, rng)
     pixel_rows = rows[granules] + ((tints[granules] + _tint_noise(granules, size, tile_px)) & (TINTS - 1))
     lightness = tables[:, SHADE_LEVELS // 2].astype(np.float32).mean(axis=1) + 1  # + 1: never 0
-    rgb = tables[pixel_rows, _levels(shade, occlusion, lightness[pixel_rows], tile_px)]
+    levels = _levels(shade, occlusion, lightness[pixel_rows], tile_px)
+    levels = _soft_within_colours(levels, pixel_rows // TINTS, granules, tile_px)
+    rgb = tables[pixel_rows, levels]
     return Image.fromarray(_on_background(rgb, granules == BACKGROUND, angle, size))
 
 
@@ -255,6 +262,32 @@ def _levels(shade: np.ndarray, occlusion: np.ndarray, lightness: np.ndarray, til
     shade = np.where(gap, np.minimum(shade, darkest_gap), np.maximum(shade + BLEED * bleed, GAP_SHADE))
     levels = np.clip((shade + 1) * (SHADE_LEVELS / 2), 0, SHADE_LEVELS - 1)
     return levels.astype(np.uint8)
+
+
+def _soft_within_colours(
+    levels: np.ndarray, colours: np.ndarray, granules: np.ndarray, tile_px: float
+) -> np.ndarray:
+    """The camera's softness without blending colours: each finished level is averaged with the nearby
+    pixels of its own group, a colour's own shades or the gap shades of any colour (a normalised
+    convolution per group). An average of one band's levels stays in that band, so every pixel still
+    reads as its own colour or as gap and the layout's counts stay exact, while grain and shading
+    steps turn into the smooth ramps of a photo. Per colour, not one blur of all own shades: a crumb
+    taking its neighbours' shading blurs colours that differ only in lightness (GRAY, LTGRAY) together
+    for the eye and for measure_proportions."""
+    sigma = CAMERA_SOFTNESS * tile_px / 1024
+    if sigma < MIN_BLUR:
+        return levels
+    groups = (colours + 1).astype(np.uint8)
+    groups[levels < GAP_LEVEL] = 0
+    groups[granules == BACKGROUND] = OFF_TILE
+    values = levels.astype(np.float32)
+    soft = values.copy()
+    for group in np.flatnonzero(np.bincount(groups.ravel(), minlength=OFF_TILE + 1)[:OFF_TILE]):
+        member = groups == group
+        weight = member.astype(np.float32)
+        total = cv2.GaussianBlur(values * weight, (0, 0), sigma)
+        np.copyto(soft, cv2.divide(total, cv2.GaussianBlur(weight, (0, 0), sigma)), where=member)
+    return np.rint(soft).astype(np.uint8)
 
 
 def _per_granule(values: np.ndarray, granules: np.ndarray) -> np.ndarray:
