@@ -219,8 +219,8 @@ MUTATIONS = (
     Mutation(
         "photos-skip-the-renders-path",
         "plitka/realism/reference.py",
-        "working_scale: float | None = WORKING_SCALE",
-        "working_scale: float | None = None",
+        "seed: int = 0, working_scale: float | None = WORKING_SCALE",
+        "seed: int = 0, working_scale: float | None = None",
         ("tests/test_realism.py::test_a_photo_is_not_told_from_itself_through_the_renders_path",),
         "eval-realism leaves the photos as they are: the renders' last resize and JPEG alone give them away",
     ),
