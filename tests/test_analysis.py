@@ -403,7 +403,7 @@ def test_shaded_crumbs_of_a_pair_that_differs_in_hue_are_told_apart_by_hue() -> 
 @pytest.mark.xfail(
     strict=True,
     reason="known limit: lightness pairs are decided per granule region, which reads our own "
-    "renders 2-7 points off; a whole-crumb rule that reads them within 1 point reads the locked "
+    "renders 1-4 points off; a whole-crumb rule that reads them within 1 point reads the locked "
     "seed outputs 2-5 points off instead (docs/colors.md, accuracy on the product's own renders)",
 )
 def test_a_lightness_pair_render_measures_within_one_point(mix: dict[str, float], angle: int) -> None:

@@ -169,7 +169,7 @@ def test_highlights_roll_off_towards_white_without_clipping():
 def test_new_borders_are_soft_without_dark_seams(drifted):
     """Where two repainted neighbours now differ in colour, the border is no darker, relative to
     the granules beside it, than the same pixels were before; and it steps over more than one pixel.
-    The median one-pixel step across the new borders reads 24.6-25.3 L* on seeds 3-5, and 28.5-29.2
+    The median one-pixel step across the new borders reads 26.7-27.7 L* on seeds 3-5, and 31.6-32.9
     with the borders left unsoftened (the render's own edges are soft already)."""
     picture, locked = drifted
     before, after = lab_image(np.asarray(picture))[..., 0], lab_image(np.asarray(locked.image))[..., 0]
@@ -181,7 +181,7 @@ def test_new_borders_are_soft_without_dark_seams(drifted):
     seam_after = after[border].mean() / after[around].mean()
     assert seam_after > seam_before - 0.05
     steps = np.abs(np.diff(after, axis=1))[border[:, 1:]]
-    assert np.median(steps) < 27
+    assert np.median(steps) < 30
 
 
 def test_a_region_is_a_whole_granule_not_a_cut_through_one():

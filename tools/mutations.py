@@ -209,6 +209,14 @@ MUTATIONS = (
         "the finished shades keep their pixel-sharp grain, as before the camera softness",
     ),
     Mutation(
+        "renders-at-the-old-exposure",
+        "plitka/render/procedural.py",
+        "EXPOSURE = 0.35",
+        "EXPOSURE = 0.25",
+        ("tests/test_realism.py::test_our_renders_are_as_light_as_the_photos",),
+        "the shading's overall lift as before the tone was matched: renders 3 L* darker than the photos",
+    ),
+    Mutation(
         "camera-softness-mixes-gaps-into-colours",
         "plitka/render/procedural.py",
         "    groups[levels < GAP_LEVEL] = 0\n",

@@ -41,7 +41,7 @@ BACKGROUND = -2  # projected id outside the tile
 TILE_FILL = 0.86  # the tile's extent over the picture side, as in the reference photos
 
 # Shades: 0 = the crumb's own colour, -1 black, +1 white; lengths in crumb radii unless named px.
-EXPOSURE = 0.25  # overall lift, so the typical crumb shows its own colour
+EXPOSURE = 0.35  # overall lift: the renders' median lightness on the photos' (docs/realism.md, "Tone")
 BRIGHTNESS_SPREAD = 0.12  # sigma of a crumb's overall shade offset
 FACET_SPACING = 1.3  # grid step of the facet net
 FACET_TILT = 0.55  # radians: sigma of a facet's tilt (Rayleigh)
