@@ -186,8 +186,8 @@ def median_lightness(picture: Picture) -> float:
 
 def test_our_renders_are_as_light_as_the_photos(matched_seed_1):
     """Tone: a render's median lightness against its mix's photo, averaged over the labelled mixes.
-    At the earlier exposure (0.25) the renders read 2.8 L* darker (WHITE 4, YELLOW 5); today +0.5;
-    0.45 would read +3 too light."""
+    At the earlier exposure (0.25) the renders read 3.0 L* darker (WHITE 4, YELLOW 5); today +0.4;
+    0.45 would read 3.0 too light."""
     pairs = zip(matched_seed_1.photos, matched_seed_1.renders, strict=True)
     offsets = [median_lightness(render) - median_lightness(photo) for photo, render in pairs]
     assert abs(np.mean(offsets)) < 1.5
