@@ -78,9 +78,11 @@ def build_layout(shares: Mapping[str, float], size: int = 1024, seed: int = 0) -
     areas = np.bincount(granules[granules >= 0])
     colors = rng.choice(len(codes), size=len(areas), p=fractions)
     colors = _balance_colors(areas, colors, fractions, rng).astype(np.int8)
-    granules.setflags(write=False)
-    colors.setflags(write=False)
-    return GranuleLayout(codes=codes, granules=granules, granule_color=colors, seed=seed)
+    for array in (granules, colors, areas):
+        array.setflags(write=False)
+    layout = GranuleLayout(codes=codes, granules=granules, granule_color=colors, seed=seed)
+    layout.__dict__["granule_areas"] = areas  # counted above already: the cached property's value
+    return layout
 
 
 def _validated_shares(shares: Mapping[str, float]) -> tuple[tuple[str, ...], np.ndarray]:

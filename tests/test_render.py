@@ -7,6 +7,7 @@ from PIL import Image
 from plitka.layout import GranuleLayout, build_layout
 from plitka.palette import PALETTE, Palette
 from plitka.render import render_colormap, render_tile
+from plitka.render.procedural import _areas_in_frame
 from plitka.request import ANGLES
 
 # Typical measured colours, fixed here so the tests do not depend on the palette file's current values.
@@ -124,6 +125,17 @@ def test_tile_edge_is_ragged(layout):
     picture = np.asarray(render_tile(layout, palette=TEST_PALETTE))
     top_of_tile = (picture[:, 200:824].min(axis=2) < 235).argmax(axis=0)  # first tile row in each column
     assert np.ptp(top_of_tile) >= 10  # crumbs missing along the edge, some a crumb deep
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_crumbs_reaching_inside_the_edge_band_are_found_from_the_band_alone(seed):
+    layout = build_layout({"RED": 60, "WHITE": 40}, size=1024, seed=seed)
+    band, count = 15, len(layout.granule_color)
+    inner = layout.granules[band:-band, band:-band]
+    counted_inside = np.bincount(inner[inner >= 0], minlength=count) > 0
+    from_the_band = layout.granule_areas > _areas_in_frame(layout.granules, band, count)
+    assert np.array_equal(from_the_band, counted_inside)
+    assert (~counted_inside).sum() > 50  # crumbs lying wholly in the band, which the ragged edge may drop
 
 
 def test_placeholder_palette_still_renders(layout):
