@@ -240,6 +240,17 @@ MUTATIONS = (
         ("tests/test_lock.py::test_new_borders_are_soft_without_dark_seams",),
         "the lock leaves the borders between repainted neighbours as hard one-pixel steps",
     ),
+    Mutation(
+        "ragged-edge-frame-misses-a-side",
+        "plitka/render/procedural.py",
+        "for part in (granules[:width], granules[-width:], middle[:, :width], middle[:, -width:])",
+        "for part in (granules[:width], granules[-width:], middle[:, :width])",
+        (
+            "tests/test_render.py::test_crumbs_reaching_inside_the_edge_band_are_found_from_the_band_alone[1]",
+            "tests/test_render.py::test_crumbs_reaching_inside_the_edge_band_are_found_from_the_band_alone[2]",
+        ),
+        "the ragged edge counts three sides of the edge band: crumbs along the fourth seem to reach in",
+    ),
 )
 
 
