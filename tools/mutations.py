@@ -243,8 +243,8 @@ MUTATIONS = (
     Mutation(
         "ragged-edge-frame-misses-a-side",
         "plitka/render/procedural.py",
-        "for part in (granules[:width], granules[-width:], middle[:, :width], middle[:, -width:])",
-        "for part in (granules[:width], granules[-width:], middle[:, :width])",
+        "return granules[:width], granules[-width:], middle[:, :width], middle[:, -width:]",
+        "return granules[:width], granules[-width:], middle[:, :width]",
         (
             "tests/test_render.py::test_crumbs_reaching_inside_the_edge_band_are_found_from_the_band_alone[1]",
             "tests/test_render.py::test_crumbs_reaching_inside_the_edge_band_are_found_from_the_band_alone[2]",

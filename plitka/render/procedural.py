@@ -153,7 +153,7 @@ def _with_ragged_edge(layout: GranuleLayout, rng: np.random.Generator) -> np.nda
     nicked = reaches_in & (chance < NICK_DROP)
     for width, dropped in ((band, whole), (nick, nicked)):
         dropped = np.append(dropped, [False, False])  # ids -2, -1 pick these
-        for strip in (granules[:width], granules[-width:], granules[:, :width], granules[:, -width:]):
+        for strip in _edge_strips(granules, width):
             strip[dropped[strip]] = BACKGROUND
     return granules
 
@@ -161,14 +161,15 @@ def _with_ragged_edge(layout: GranuleLayout, rng: np.random.Generator) -> np.nda
 def _areas_in_frame(granules: np.ndarray, width: int, count: int) -> np.ndarray:
     """Pixels per granule within `width` of the edge (the frame is a few percent of the tile: counting
     it is far quicker than counting the inside, and the layout knows the whole areas)."""
-    middle = granules[width:-width]
-    frame = np.concatenate(
-        [
-            part.ravel()
-            for part in (granules[:width], granules[-width:], middle[:, :width], middle[:, -width:])
-        ]
-    )
+    frame = np.concatenate([strip.ravel() for strip in _edge_strips(granules, width)])
     return np.bincount(frame[frame >= 0], minlength=count)
+
+
+def _edge_strips(granules: np.ndarray, width: int) -> tuple[np.ndarray, ...]:
+    """Views of the four strips within `width` of the edge, not overlapping (the corners lie in the top
+    and bottom ones), so that counting them counts each pixel once."""
+    middle = granules[width:-width]
+    return granules[:width], granules[-width:], middle[:, :width], middle[:, -width:]
 
 
 def _project(granules: np.ndarray, angle: int, size: int) -> np.ndarray:
