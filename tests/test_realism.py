@@ -96,6 +96,15 @@ def test_folds_never_share_a_mix():
     assert report.test.accuracy == pytest.approx(0.5, abs=0.2)
 
 
+def test_pictures_of_other_mixes_give_as_many_patches_as_asked():
+    """Finished pictures that are no renders of the photos' mixes (the earlier product's outputs) take
+    as many patches in all as the photos give, so the classes stay balanced."""
+    photos = pictures(0, 4, sharp=False, seed=5)
+    others = pictures(1, 2, sharp=True, seed=6, shared_mixes=False)
+    report = compare(photos, others, render_patches=7)
+    assert report.patches == {"photo": 4 * reference.PHOTO_PATCHES, "render": 7 * len(others)}
+
+
 def test_patches_lie_on_the_tile():
     rgb = np.zeros((200, 200, 3), np.uint8)
     mask = np.zeros((200, 200), bool)
@@ -153,6 +162,17 @@ def test_a_photo_is_not_told_from_itself_through_the_renders_path(reference_tile
     report = reference.evaluate_realism(reference_tiles, renderer=reference.photo_renderer(reference_tiles))
     assert report.scale == pytest.approx(1.0, abs=0.02)
     assert report.test.accuracy < 0.65
+
+
+def test_other_pictures_are_matched_at_the_scale_asked(reference_tiles):
+    """Pictures that are not renders of the labelled mixes go through the photos' path; a scale given
+    is kept, not estimated (the earlier product's close-ups, tools/realism_calibration.py)."""
+    rgb = np.asarray(reference.default_renderer({"BLUE": 60, "RED": 40}, 1))[200:600, 200:600]
+    close_up = Picture("close-up", "BLUE:60;RED:40", 1, rgb, np.ones(rgb.shape[:2], bool))
+    matched = reference.matched_to_photos(reference_tiles, [close_up], scale=0.5)
+    assert matched.scale == 0.5
+    assert matched.renders[0].rgb.shape[:2] == (160, 160)  # 400 px by 0.5, then by WORKING_SCALE
+    assert len(matched.photos) == len(read_labels(reference_tiles))
 
 
 def mean_micro_texture(pictures: list[Picture]) -> np.ndarray:

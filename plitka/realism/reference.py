@@ -131,14 +131,26 @@ def matched_pictures(
     renders at the photos' granule scale, then all of them resized by working_scale and saved through
     the photos' JPEG settings (working_scale None: the photos as they are, renders only JPEG'd)."""
     renderer = renderer or default_renderer
-    rows = read_labels(Path(root))
-    photos = [_photo(Path(root), row) for row in rows]
     renders = [
         _render_picture(row, renderer(parse_proportions(row["proportions"]), render_seed), render_seed)
-        for row in rows
+        for row in read_labels(Path(root))
         for render_seed in RENDER_SEEDS
     ]
-    scale, size = _granule_fit(photos, renders)
+    return matched_to_photos(root, renders, working_scale)
+
+
+def matched_to_photos(
+    root: Path,
+    renders: list[Picture],
+    working_scale: float | None = WORKING_SCALE,
+    scale: float | None = None,
+) -> Matched:
+    """The labelled photos under root and `renders` (any finished pictures of kind 1, such as the earlier
+    product's outputs), matched as matched_pictures says; `scale` None: estimated from the pictures."""
+    rows = read_labels(Path(root))
+    photos = [_photo(Path(root), row) for row in rows]
+    fitted, size = _granule_fit(photos, renders)
+    scale = fitted if scale is None else scale
     jpeg = jpeg_settings(Path(root) / rows[0]["file"])
     last_resize = 1.0 if working_scale is None else working_scale
     if working_scale is not None:
@@ -166,11 +178,16 @@ def photo_renderer(root: Path, upsample_to: int | None = None) -> Renderer:
 
 
 def compare(
-    photos: list[Picture], renders: list[Picture], seed: int = 0, scale: float = 1.0
+    photos: list[Picture],
+    renders: list[Picture],
+    seed: int = 0,
+    scale: float = 1.0,
+    render_patches: int | None = None,
 ) -> RealismReport:
-    """The report for pictures already matched in scale and compression."""
+    """The report for pictures already matched in scale and compression; `render_patches` per render
+    (default: as many from a mix's renders as from its photo)."""
     rng = np.random.default_rng(seed)
-    per_render = max(1, PHOTO_PATCHES // max(1, len(RENDER_SEEDS)))
+    per_render = render_patches or max(1, PHOTO_PATCHES // max(1, len(RENDER_SEEDS)))
     samples = [(p, PHOTO_PATCHES) for p in photos] + [(r, per_render) for r in renders]
     features, labels, groups, images = [], [], [], []
     for picture, count in samples:
