@@ -97,8 +97,8 @@ def test_folds_never_share_a_mix():
 
 
 def test_pictures_of_other_mixes_give_as_many_patches_as_asked():
-    """Finished pictures that are no renders of the photos' mixes (the earlier product's outputs) take
-    as many patches in all as the photos give, so the classes stay balanced."""
+    """Finished pictures that are no renders of the photos' mixes (the earlier product's outputs, fewer
+    than the photos) take the patches asked for each, so that the caller can balance the classes."""
     photos = pictures(0, 4, sharp=False, seed=5)
     others = pictures(1, 2, sharp=True, seed=6, shared_mixes=False)
     report = compare(photos, others, render_patches=7)

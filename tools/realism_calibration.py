@@ -56,11 +56,10 @@ def earlier_product(root: Path) -> None:
         print(f"the earlier product's outputs: skipped, no {outputs / 'labels.csv'}")
         return
     pictures = [_whole_frame(outputs, row) for row in read_labels(outputs)]
-    photo_count = len(read_labels(root))
     print(f"\nthe earlier SDXL product's outputs ({len(pictures)}) for the renders, through the test's path:")
     for label, scale in (("at the estimated granule scale", None), ("at their own scale", 1.0)):
         matched = matched_to_photos(root, pictures, scale=scale)
-        per_picture = max(1, PHOTO_PATCHES * photo_count // len(pictures))
+        per_picture = max(1, PHOTO_PATCHES * len(matched.photos) // len(pictures))  # classes balanced
         for seed in (0, 1):
             report = compare(matched.photos, matched.renders, seed, matched.scale, render_patches=per_picture)
             low, high = report.auc_range
