@@ -304,7 +304,7 @@ def _eval_realism(args: argparse.Namespace) -> int:
 
 
 def _eval_recolor(args: argparse.Namespace) -> int:
-    from plitka.lock.evaluate import evaluate_recolour
+    from plitka.evaluation.lock import evaluate_recolour
 
     if not (args.folder / "labels.csv").exists():
         print(f"error: {args.folder} has no labels.csv (expected photos/ and labels.csv)", file=sys.stderr)

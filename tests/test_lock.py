@@ -10,13 +10,13 @@ from crumbs import red_crumbs_shaded_deeper_than_blue
 from PIL import Image
 
 from plitka.analysis import measure_proportions
+from plitka.colour.rays import lightness_pairs
+from plitka.colour.spaces import lab_image, palette_lab
+from plitka.evaluation.lock import evaluate_recolour
 from plitka.layout import build_layout
 from plitka.lock import LOCK_MIN_CONFIDENCE, lock_colours
-from plitka.lock.colours import lightness_pairs, palette_lab
-from plitka.lock.evaluate import evaluate_recolour
 from plitka.lock.quality import detail_kept
 from plitka.lock.quota import assign_colours
-from plitka.lock.regions import lab_image
 from plitka.lock.repaint import _roll_off
 from plitka.render import render_tile
 from plitka.render.procedural import picture_granules

@@ -11,7 +11,7 @@ pytest.importorskip("sklearn", reason="eval extras (requirements-dev.txt) not in
 pytest.importorskip("skimage", reason="eval extras (requirements-dev.txt) not installed")
 
 from plitka.analysis.evaluate import parse_proportions, read_labels
-from plitka.lock.regions import lab_image
+from plitka.colour.spaces import lab_image
 from plitka.palette import PALETTE
 from plitka.realism import features, reference, twosample
 from plitka.realism.reference import PATCH_PX, Picture, compare, sample_patches

@@ -251,6 +251,30 @@ MUTATIONS = (
         ),
         "the ragged edge counts three sides of the edge band: crumbs along the fourth seem to reach in",
     ),
+    Mutation(
+        "measurement-imports-the-lock",
+        "plitka/analysis/measure.py",
+        "from plitka.colour.regions import segment_granules",
+        "from plitka.lock.lock import segment_granules",
+        ("tests/test_layers.py::test_measuring_and_recolouring_never_import_each_other[analysis-lock]",),
+        "the measurement takes the granule regions from the lock again (works, through its re-export)",
+    ),
+    Mutation(
+        "lock-imports-the-measurement",
+        "plitka/lock/quality.py",
+        "from plitka.colour.spaces import as_rgb_array, lab_image",
+        "from plitka.analysis.measure import as_rgb_array, lab_image",
+        ("tests/test_layers.py::test_measuring_and_recolouring_never_import_each_other[lock-analysis]",),
+        "the lock's detail measure takes its pixel spaces from the measurement (works, through its imports)",
+    ),
+    Mutation(
+        "colour-model-imports-the-measurement",
+        "plitka/colour/tile.py",
+        "from plitka.colour.spaces import as_rgb_array",
+        "from plitka.analysis.measure import as_rgb_array",
+        ("tests/test_layers.py::test_the_colour_model_imports_only_itself_and_the_palette",),
+        "the tile mask, below both uses, imports one of them",
+    ),
 )
 
 

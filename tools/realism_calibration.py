@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE, read_labels
-from plitka.analysis.tile import as_rgb_array
+from plitka.colour.spaces import as_rgb_array
 from plitka.realism.reference import (
     PHOTO_PATCHES,
     RENDER_SIZE,

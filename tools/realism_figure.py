@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))  # procedural_v1: the renderer before is
 import procedural_v1  # noqa: E402
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE, parse_proportions, read_labels  # noqa: E402
-from plitka.analysis.tile import as_rgb_array  # noqa: E402
+from plitka.colour.spaces import as_rgb_array  # noqa: E402
 from plitka.layout import build_layout  # noqa: E402
 from plitka.realism import reference  # noqa: E402
 from plitka.render import render_tile  # noqa: E402

@@ -2,7 +2,7 @@
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE, EvalReport, FileResult, evaluate_reference_set
 from plitka.analysis.measure import ColourSegmentation, granule_colour, measure_proportions, segment_colours
-from plitka.analysis.tile import TileNotFoundError, tile_mask
+from plitka.colour.tile import TileNotFoundError, tile_mask
 
 __all__ = [
     "DEFAULT_REFERENCE",

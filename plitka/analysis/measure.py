@@ -9,7 +9,7 @@ Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
   SHADE_WEIGHT * log(shade)^2, which keeps colours of one hue but different lightness (BLACK and
   WHITE, GRAY and LTGRAY) apart. Each pixel takes the cheapest colour.
 * Shadows. Pixels much darker than their colour (shade < SHADOW_SHADE) are gaps between granules
-  and are not counted; in a hued mix (plitka.lock.colours.is_hued_mix) a pixel down to
+  and are not counted; in a hued mix (plitka.colour.rays.is_hued_mix) a pixel down to
   DEEP_SHADOW_SHADE that lies nearer its colour's ray than the grey axis is a facet turned from the
   light, keeps its crumb's hue, and counts (a grey gap does not). A gap next to a dark colour
   (BLACK), and the dark rim where any granule meets a gap, cannot be told from a dark granule by
@@ -52,7 +52,7 @@ Model (in CIELAB, on the tile only, at least ANALYSIS_SIDE_PX across):
   sides of a border are counted down to different depths (the white side's blend is still lit, the
   red side's already shadow), so deciding the counted ones by share moved the border one way (a
   degraded RED/WHITE render read 61.8 for 60 with it, 60.3 without).
-* Lightness pairs (plitka.lock.colours) are decided per granule region, since a shaded facet of the
+* Lightness pairs (plitka.colour.rays) are decided per granule region, since a shaded facet of the
   lighter colour is, pixel for pixel, the darker one; except where a pair differs in hue as well and
   a pixel's hue decides (PAIR_HUE_MARGIN): a shaded LTGREEN facet keeps LTGREEN's hue.
 * Lighting. The photos' lighting shifts some colours (BLUE and DKGREEN in the mix photos are
@@ -84,15 +84,21 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
-from plitka.lock.colours import SHADOW_SHADE, is_hued_mix, lightness_pairs, shadow_floor
-from plitka.lock.regions import segment_granules
+from plitka.colour.rays import (
+    SHADE_SIGMA,
+    SHADE_WEIGHT,
+    SHADOW_SHADE,
+    is_hued_mix,
+    lightness_pairs,
+    shadow_floor,
+)
+from plitka.colour.regions import segment_granules
+from plitka.colour.spaces import SHADE_SHIFT, as_rgb_array, lab_image, lab_to_rgb
+from plitka.colour.tile import TileNotFoundError, tile_mask
 from plitka.palette import PALETTE, Palette
 
 ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
 MAX_ANALYSIS_SIDE_PX = 1024
-SHADE_SIGMA = 8.0
-SHADE_WEIGHT = 30.0
 SHADE_RANGE = (0.05, 2.0)
 SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
 ADAPT_ITERATIONS = 5
@@ -157,7 +163,7 @@ def segment_colours(
     palette_centres = _shade_space(np.array([[palette[code].rgb for code in codes]], dtype=np.uint8))[0]
     centre = _central_half(mask)
     centres = _adapted_to_picture(shade_space[centre], mask[centre], palette_centres)
-    palette_lab = palette_centres - np.float32([16, 0, 0])
+    palette_lab = palette_centres - SHADE_SHIFT
     hued, floor = is_hued_mix(palette_lab), shadow_floor(palette_lab)
     label_map = np.full(mask.shape, NOT_COUNTED, dtype=np.int8)
     label_map[mask] = _granule_labels(
@@ -167,7 +173,7 @@ def segment_colours(
         label_map = _border_blends_by_share(label_map, rgb, centres)
     label_map = _lightness_pairs_by_granule(label_map, rgb, shade_space, centres, palette_centres, floor)
     label_map = _without_bodiless_patches(label_map, centres)
-    return ColourSegmentation(codes=codes, labels=label_map, centres_lab=centres - np.float32([16, 0, 0]))
+    return ColourSegmentation(codes=codes, labels=label_map, centres_lab=centres - SHADE_SHIFT)
 
 
 def tile_crop(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -194,17 +200,10 @@ def granule_colour(image: Image.Image | np.ndarray) -> tuple[int, int, int]:
     the darker third is gaps and shaded facets, the brightest few percent specular highlights.
     """
     rgb = as_rgb_array(image)
-    lab = _lab(rgb)[tile_mask(rgb)]
+    lab = lab_image(rgb)[tile_mask(rgb)]
     low, high = np.percentile(lab[:, 0], LIT_PERCENTILES)
     lit = lab[(lab[:, 0] >= low) & (lab[:, 0] <= high)]
     return lab_to_rgb(np.median(lit, axis=0))
-
-
-def lab_to_rgb(lab: np.ndarray) -> tuple[int, int, int]:
-    """One CIELAB colour (L 0-100) as an 8-bit sRGB triple."""
-    rgb = cv2.cvtColor(np.asarray(lab, dtype=np.float32).reshape(1, 1, 3), cv2.COLOR_Lab2RGB)[0, 0]
-    red, green, blue = (int(value) for value in np.clip(np.round(rgb * 255), 0, 255))
-    return red, green, blue
 
 
 def round_to_total(percentages: np.ndarray, total: float = 100.0, step: float = 0.1) -> list[float]:
@@ -228,13 +227,9 @@ def _validated_codes(codes: Sequence[str], palette: Palette) -> tuple[str, ...]:
     return codes
 
 
-def _lab(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
-
-
 def _shade_space(rgb: np.ndarray) -> np.ndarray:
     """(L+16, a, b): coordinates that scale linearly when a colour is shaded."""
-    return _lab(rgb) + np.float32([16, 0, 0])
+    return lab_image(rgb) + SHADE_SHIFT
 
 
 def _central_half(mask: np.ndarray) -> tuple[slice, slice]:
@@ -371,7 +366,7 @@ def _border_blends_by_share(label_map: np.ndarray, rgb: np.ndarray, centres: np.
     of their sRGB colours fitting BLEND_FIT_MARGIN better than the pixel's own colour's ray) take the
     colour with the larger part of the blend; of several such pairs, the one that fits best decides.
     The blend may be labelled a third colour (BLUE beside YELLOW reads DKGREEN). centres: shade space."""
-    colours = np.clip(cv2.cvtColor((centres - np.float32([16, 0, 0]))[None], cv2.COLOR_Lab2RGB)[0], 0, 1)
+    colours = np.clip(cv2.cvtColor((centres - SHADE_SHIFT)[None], cv2.COLOR_Lab2RGB)[0], 0, 1)
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * BLEND_RADIUS_PX + 1,) * 2)
     near = np.stack(
         [cv2.dilate((label_map == k).astype(np.uint8), kernel).astype(bool) for k in range(len(centres))], -1
@@ -403,17 +398,17 @@ def _lightness_pairs_by_granule(
     palette_centres: np.ndarray,
     floor: float = SHADOW_SHADE,
 ) -> np.ndarray:
-    """Colours of a lightness pair (plitka.lock.colours) decided per granule, not per pixel.
+    """Colours of a lightness pair (plitka.colour.rays) decided per granule, not per pixel.
 
     A shaded facet of a PEARL granule is, pixel for pixel, LTGRAY. So (1) the lit pixels of a pair's
-    colours in one granule region (plitka.lock.regions) take the colour whose lightness (centres,
+    colours in one granule region (plitka.colour.regions) take the colour whose lightness (centres,
     as adapted) lies nearest, in log(L*+16), to the granule's level, the mean over those pixels;
     (2) a pixel of the pair lying in a crevice (PAIR_RIM_DEPTH darker than its surroundings) takes
     the colour of the nearest lit pixel of the pair, so a rim between a light and a dark granule is
     shared between them down the middle. The pairs are those of the palette colours. (3) Where a
     pixel's hue decides, the region does not (_decided_by_hue).
     """
-    pairs = lightness_pairs(palette_centres - np.float32([16, 0, 0]))
+    pairs = lightness_pairs(palette_centres - SHADE_SHIFT)
     if not pairs.any():
         return label_map
     lightness = shade_space[..., 0]

@@ -21,19 +21,19 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from plitka.analysis.tile import TileNotFoundError, as_rgb_array, tile_mask
-from plitka.lock.colours import SHADOW_SHADE, lightness_pairs, palette_lab, ray_cost, shadow_floor
-from plitka.lock.confidence import Confidence, crumb_confidence
-from plitka.lock.quota import BLOCKS, assign_colours
-from plitka.lock.regions import (
+from plitka.colour.rays import SHADOW_SHADE, lightness_pairs, ray_cost, shadow_floor
+from plitka.colour.regions import (
     REFERENCE_SIDE,
     Regions,
     crevice_border_share,
     crevices,
-    lab_image,
     layout_regions,
     segment_granules,
 )
+from plitka.colour.spaces import as_rgb_array, lab_image, palette_lab
+from plitka.colour.tile import TileNotFoundError, tile_mask
+from plitka.lock.confidence import Confidence, crumb_confidence
+from plitka.lock.quota import BLOCKS, assign_colours
 from plitka.lock.repaint import repaint, to_rgb
 from plitka.palette import PALETTE, Palette
 

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from plitka.analysis.tile import as_rgb_array
-from plitka.lock.regions import REFERENCE_SIDE, lab_image
+from plitka.colour.regions import REFERENCE_SIDE
+from plitka.colour.spaces import as_rgb_array, lab_image
 
 HIGH_PASS_SIGMA_PX = 2.0  # at 1024 px: grain, crevices and facet edges; not the lighting
 

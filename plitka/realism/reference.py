@@ -25,7 +25,8 @@ import numpy as np
 from PIL import Image, JpegImagePlugin
 
 from plitka.analysis.evaluate import parse_proportions, read_labels
-from plitka.analysis.tile import as_rgb_array, tile_mask
+from plitka.colour.spaces import as_rgb_array
+from plitka.colour.tile import tile_mask
 from plitka.layout import build_layout
 from plitka.palette import PALETTE
 from plitka.realism import features as feats

@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from plitka.analysis.tile import TileNotFoundError, tile_mask
+from plitka.colour.tile import TileNotFoundError, tile_mask
 from plitka.diffusion.prompt import build_prompt
 from plitka.request import RequestError, TileRequest, parse_color_text
 from plitka.training.inputs import TrainingInputError

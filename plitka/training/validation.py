@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.analysis import measure_proportions
-from plitka.analysis.tile import TileNotFoundError
+from plitka.colour.tile import TileNotFoundError
 from plitka.diffusion import loaders
 from plitka.diffusion.prompt import DEFAULT_NEGATIVE
 from plitka.layout import build_layout

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from plitka.colour.spaces import lab_image
+
 CREVICE_DEPTH = 6.0  # L* below the local mean (sigma CREVICE_SIGMA_PX) that makes a pixel a crevice
 CREVICE_SIGMA_PX = 4.0  # at 1024 px; scaled with the picture
 SEED_SIGMA_PX = 2.0  # at 1024 px: lightness smoothed this much before its peaks are found...
@@ -37,11 +39,6 @@ class Regions:
     @property
     def areas(self) -> np.ndarray:
         return np.bincount(self.labels.ravel(), minlength=self.count)
-
-
-def lab_image(rgb: np.ndarray) -> np.ndarray:
-    """HxWx3 float32 CIELAB (L 0-100) of an sRGB uint8 picture."""
-    return cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
 
 
 def segment_granules(rgb: np.ndarray, lab: np.ndarray | None = None) -> Regions:

@@ -13,6 +13,8 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from plitka.colour.spaces import as_rgb_array
+
 WORK_SIDE_PX = 400  # the mask is searched on a copy this size; plenty for a convex outline
 BORDER_FRACTION = 0.02  # strip along the picture's edge that must look like background
 TEXTURE_MIN = 15.0  # mean |Laplacian| of grey levels over 5x5 px; tiles >= ~28, soft shadows < ~8
@@ -22,20 +24,6 @@ TEXTURE_REACH_PX = 3  # the texture map spreads this far past an edge (Laplacian
 
 class TileNotFoundError(ValueError):
     """The picture shows no tile that can be told apart from its background."""
-
-
-def as_rgb_array(image: Image.Image | np.ndarray) -> np.ndarray:
-    """HxWx3 uint8 RGB view of a PIL image or an array (grey and RGBA accepted)."""
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = np.repeat(array[..., None], 3, axis=2)
-    if array.ndim != 3 or array.shape[2] not in (3, 4):
-        raise ValueError(f"expected an HxWx3 RGB image, got shape {array.shape}")
-    if array.dtype != np.uint8:
-        raise ValueError(f"expected uint8 pixels, got {array.dtype}")
-    return array[..., :3]
 
 
 def tile_mask(image: Image.Image | np.ndarray) -> np.ndarray:

@@ -16,12 +16,9 @@ facet is as grey as a gap), nor one with a lightness pair.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-import cv2
 import numpy as np
 
-from plitka.palette import PALETTE, Palette
+from plitka.colour.spaces import shade_space
 
 PAIR_RATIO = (1.08, 1.8)  # PEARL/WHITE 1.10, GRAY/WHITE 1.57, DKGRAY/WHITE 2.3, BLACK/WHITE 2.8
 PAIR_AB_DISTANCE = 15.0  # DKGREEN/LTGREEN 14.2, RED/ORANGE 12.5 (but at one lightness)
@@ -30,16 +27,6 @@ DEEP_SHADOW_SHADE = 0.3  # in a hued mix; 0.05-0.45 read the reference photos 0.
 HUED_CHROMA = 20.0  # palette C*: BROWN 21, DKGREEN 27, RED 59; KHAKI 19, WHTGRN 14, greys under 7
 SHADE_SIGMA = 8.0  # Lab units of distance from a ray that cost as much as...
 SHADE_WEIGHT = 30.0  # ...this times log(shade)^2 (the measurement's values)
-
-
-def palette_lab(codes: Sequence[str], palette: Palette = PALETTE) -> np.ndarray:
-    """Kx3 float32 CIELAB of the codes' palette colours."""
-    rgb = np.array([[palette[code].rgb for code in codes]], dtype=np.float32) / 255
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[0]
-
-
-def shade_space(lab: np.ndarray) -> np.ndarray:
-    return lab + np.float32([16, 0, 0])
 
 
 def is_hued_mix(centres_lab: np.ndarray) -> bool:
