@@ -85,6 +85,7 @@ import numpy as np
 from PIL import Image
 
 from plitka.colour.rays import (
+    SHADE_RANGE,
     SHADE_SIGMA,
     SHADE_WEIGHT,
     SHADOW_SHADE,
@@ -92,14 +93,13 @@ from plitka.colour.rays import (
     lightness_pairs,
     shadow_floor,
 )
-from plitka.colour.regions import segment_granules
+from plitka.colour.regions import REFERENCE_SIDE, crevices, segment_granules
 from plitka.colour.spaces import SHADE_SHIFT, as_rgb_array, lab_image, lab_to_rgb
 from plitka.colour.tile import TileNotFoundError, tile_mask
 from plitka.palette import PALETTE, Palette
 
 ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
 MAX_ANALYSIS_SIDE_PX = 1024
-SHADE_RANGE = (0.05, 2.0)
 SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
 ADAPT_ITERATIONS = 5
 ADAPT_WINDOW = (0.85, 1.2)
@@ -108,8 +108,6 @@ MAX_CENTRE_SHIFT = 40.0
 INTERIOR_KERNEL = np.ones((3, 3), np.uint8)
 LIT_PERCENTILES = (35, 95)  # lightness band taken as "the granule's colour" in a single-colour tile
 NOT_COUNTED = -1
-PAIR_RIM_DEPTH = 6.0  # L* below the surroundings (Gaussian, PAIR_RIM_SIGMA_PX at 1024 px) of a crevice rim
-PAIR_RIM_SIGMA_PX = 4.0
 CORNER_SUPPORT = 3  # own-colour interior pixels among a thin pixel's 8 neighbours to call it a corner
 MIN_BODY_RADIUS_PX = 2.5  # at 1024 px: a patch of a colour nowhere wider than twice this is no crumb
 # Lab units: above every grey pair's ray separation (LTGRAY/PEARL 4.1), below the hued pairs' (8.2-14.7)
@@ -403,7 +401,7 @@ def _lightness_pairs_by_granule(
     A shaded facet of a PEARL granule is, pixel for pixel, LTGRAY. So (1) the lit pixels of a pair's
     colours in one granule region (plitka.colour.regions) take the colour whose lightness (centres,
     as adapted) lies nearest, in log(L*+16), to the granule's level, the mean over those pixels;
-    (2) a pixel of the pair lying in a crevice (PAIR_RIM_DEPTH darker than its surroundings) takes
+    (2) a pixel of the pair lying in a crevice (plitka.colour.regions.crevices) takes
     the colour of the nearest lit pixel of the pair, so a rim between a light and a dark granule is
     shared between them down the middle. The pairs are those of the palette colours. (3) Where a
     pixel's hue decides, the region does not (_decided_by_hue).
@@ -412,8 +410,7 @@ def _lightness_pairs_by_granule(
     if not pairs.any():
         return label_map
     lightness = shade_space[..., 0]
-    surroundings = cv2.GaussianBlur(lightness, (0, 0), PAIR_RIM_SIGMA_PX * max(lightness.shape) / 1024)
-    rim = lightness < surroundings - PAIR_RIM_DEPTH
+    rim = crevices(shade_space, max(lightness.shape) / REFERENCE_SIDE)  # L*+16: the same depth below the mean
     regions = segment_granules(rgb).labels
     label_map = label_map.copy()
     log_level = np.log(np.maximum(lightness, 1e-3))

@@ -27,6 +27,7 @@ DEEP_SHADOW_SHADE = 0.3  # in a hued mix; 0.05-0.45 read the reference photos 0.
 HUED_CHROMA = 20.0  # palette C*: BROWN 21, DKGREEN 27, RED 59; KHAKI 19, WHTGRN 14, greys under 7
 SHADE_SIGMA = 8.0  # Lab units of distance from a ray that cost as much as...
 SHADE_WEIGHT = 30.0  # ...this times log(shade)^2 (the measurement's values)
+SHADE_RANGE = (0.05, 2.0)  # shades of its colour that a ray explains
 
 
 def is_hued_mix(centres_lab: np.ndarray) -> bool:
@@ -61,6 +62,6 @@ def ray_cost(lab: np.ndarray, centres_lab: np.ndarray) -> tuple[np.ndarray, np.n
     centres = shade_space(centres_lab).astype(np.float64)
     dots = pixels @ centres.T
     norms2 = (centres**2).sum(axis=1)
-    shade = np.clip(dots / norms2, 0.05, 2.0)
+    shade = np.clip(dots / norms2, *SHADE_RANGE)
     distance2 = (pixels**2).sum(axis=1)[:, None] - shade * (2 * dots - shade * norms2)
     return np.maximum(distance2, 0) / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2, shade
