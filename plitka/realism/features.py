@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from plitka.colour.spaces import lab_image
+
 NOISE_SIGMA = 1.5  # px: the high-pass that isolates grain from shading
 FLAT_GRADIENT = 12.0  # L units per px: below this a pixel is inside a crumb, not on an edge
 HIGHLIGHT_STEP = 15.0  # L units above the patch median
@@ -38,7 +40,7 @@ NAMES: tuple[str, ...] = tuple(name for names in GROUPS.values() for name in nam
 
 def patch_features(rgb: np.ndarray) -> np.ndarray:
     """The NAMES features (float32) of one HxWx3 uint8 patch."""
-    lab = cv2.cvtColor(rgb.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
+    lab = lab_image(rgb)
     light, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     gx = cv2.Sobel(light, cv2.CV_32F, 1, 0, ksize=3, scale=1 / 8)
     gy = cv2.Sobel(light, cv2.CV_32F, 0, 1, ksize=3, scale=1 / 8)

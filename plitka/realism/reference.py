@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, JpegImagePlugin
 
 from plitka.analysis.evaluate import parse_proportions, read_labels
-from plitka.colour.spaces import as_rgb_array
+from plitka.colour.spaces import as_rgb_array, lab_image, palette_lab
 from plitka.colour.tile import tile_mask
 from plitka.layout import build_layout
 from plitka.palette import PALETTE
@@ -304,10 +304,9 @@ def _correlation_length(picture: Picture) -> float:
     side = min(SCALE_SIDE_PX, height, width)
     top, left = (height - side) // 2, (width - side) // 2
     centre = picture.rgb[top : top + side, left : left + side]
-    chroma = cv2.cvtColor(centre.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)[..., 1:]
+    chroma = lab_image(centre)[..., 1:]
     codes = list(parse_proportions(picture.group))
-    references = np.array([PALETTE[code].rgb for code in codes], dtype=np.float32).reshape(1, -1, 3) / 255
-    reference_chroma = cv2.cvtColor(references, cv2.COLOR_RGB2Lab)[0, :, 1:]
+    reference_chroma = palette_lab(codes)[:, 1:]
     nearest = np.linalg.norm(chroma[:, :, None, :] - reference_chroma, axis=3).argmin(axis=2)
     field = (nearest[..., None] == np.arange(max(3, len(codes)))).astype(np.float32)[..., :3]
     greyish = np.linalg.norm(chroma, axis=2) < GREY_CHROMA
