@@ -10,6 +10,7 @@ import json
 
 import numpy as np
 import pytest
+from noncrumb import lattice
 from PIL import Image
 
 from plitka.cog_client import decode, predict, running_server
@@ -117,6 +118,11 @@ def _flat_graphic(crumb: Image.Image) -> str:
     return data_uri(picture)
 
 
+def _lattice(crumb: Image.Image) -> str:
+    """A red lattice with white piping: edges everywhere, but flat between them."""
+    return data_uri(Image.fromarray(lattice(640, np.random.default_rng(0))))
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -127,6 +133,7 @@ def _flat_graphic(crumb: Image.Image) -> str:
         (_transparent, "image: has transparent pixels"),
         (_truncated, "image: cannot be decoded"),
         (_flat_graphic, "image: does not look like a crumb surface"),
+        (_lattice, "image: does not look like a crumb surface"),
     ],
 )
 def test_a_bad_image_fails_with_one_clear_message_and_the_server_keeps_serving(server, crumb, make, message):

@@ -275,6 +275,45 @@ MUTATIONS = (
         ("tests/test_layers.py::test_the_colour_model_imports_only_itself_and_the_palette",),
         "the tile mask, below both uses, imports one of them",
     ),
+    Mutation(
+        "confidence-without-shading",
+        "plitka/lock/confidence.py",
+        '        "shading": _score(shading_between_edges(lightness, on_tile), SHADING),\n',
+        "",
+        (
+            "tests/test_lock_confidence.py::test_every_picture_that_is_not_crumb_is_declined_and_left_as_it_was[mosaic-1024]",
+            "tests/test_lock_confidence.py::test_every_picture_that_is_not_crumb_is_declined_and_left_as_it_was[lattice-640]",
+        ),
+        "the confidence no longer asks whether the surfaces between edges are shaded: flat art is painted",
+    ),
+    Mutation(
+        "confidence-without-coherence",
+        "plitka/lock/confidence.py",
+        '        "coherence": _score(detail_coherence(lightness, on_tile), COHERENCE),\n',
+        "",
+        (
+            "tests/test_lock_confidence.py::test_every_picture_that_is_not_crumb_is_declined_and_left_as_it_was[noise-1024]",
+        ),
+        "the lock's confidence no longer asks whether the detail is made of shapes: pixel noise is painted",
+    ),
+    Mutation(
+        "patchiness-counts-gaps",
+        "plitka/evaluation/look.py",
+        "    counted = flat != NOT_COUNTED\n",
+        "    counted = flat == flat\n",
+        ("tests/test_evaluation_look.py::test_patchiness_leaves_uncounted_pixels_out",),
+        "the patchiness figure takes gaps and shadows as part of each block's area",
+    ),
+    Mutation(
+        "lightness-match-against-every-pixel",
+        "plitka/evaluation/look.py",
+        "        kept = lightness[~repainted & (colour_map == index)]\n",
+        "        kept = lightness[colour_map == index]\n",
+        (
+            "tests/test_evaluation_look.py::test_lightness_match_compares_repainted_pixels_with_the_colours_kept_pixels",
+        ),
+        "the lightness match compares repainted pixels with all of the colour's pixels, themselves included",
+    ),
 )
 
 

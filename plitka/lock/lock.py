@@ -51,6 +51,7 @@ class LockResult:
     codes: tuple[str, ...]
     regions: np.ndarray  # HxW int32 region id
     region_colour: np.ndarray  # per region: index into codes, -1 off the tile
+    repainted_regions: np.ndarray  # per region: bool, re-coloured (not kept as it was)
     repainted_share: float  # percent of the tile's pixels re-coloured
     confidence: Confidence
     layout_share: float = 0.0  # percent of pixels whose regions came from the granule layout
@@ -111,13 +112,18 @@ def lock_colours(
     shadow = crevices(lab, scale)
     stats = _region_stats(regions, lab, on_tile, shadow)
     confidence = crumb_confidence(
-        stats.area[stats.on_tile], float(shadow[on_tile].mean()), crevice_border_share(regions, lab)
+        stats.area[stats.on_tile],
+        float(shadow[on_tile].mean()),
+        crevice_border_share(regions, lab),
+        lab[..., 0],
+        on_tile,
     )
     result = LockResult(
         image=Image.fromarray(rgb),
         codes=codes,
         regions=regions.labels,
         region_colour=np.full(regions.count, -1, np.int64),
+        repainted_regions=np.zeros(regions.count, bool),
         repainted_share=0.0,
         confidence=confidence,
         layout_share=100 * layout_share,
@@ -137,6 +143,7 @@ def _unpainted(rgb: np.ndarray, codes: tuple[str, ...], reason: str, start: floa
         codes=codes,
         regions=np.zeros(rgb.shape[:2], np.int32),
         region_colour=np.full(1, -1, np.int64),
+        repainted_regions=np.zeros(1, bool),
         repainted_share=0.0,
         confidence=Confidence(0.0, {}),
         painted=False,
@@ -220,6 +227,7 @@ def _paint(
     )
     result.image = Image.fromarray(to_rgb(lab_out))
     result.region_colour[tile] = colour
+    result.repainted_regions = changed
     result.repainted_share = float(100 * weight[~keep].sum() / max(weight.sum(), 1))
 
 
