@@ -9,6 +9,7 @@ is held to every rule a typed request is; what is not a code is refused naming t
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 from plitka.request import ANGLES, MAX_SEED, QUALITIES, RequestError, TileRequest, build_request
 
@@ -73,3 +74,10 @@ def _colour(part: str) -> str:
     if not code or not share or not share.replace(".", "", 1).isdigit() or not share.isascii():
         raise RequestError(FIELD, f"not a share code ({_EXAMPLE})")
     return f"{share}% {code}"
+
+
+def code_for_report(report: dict[str, Any]) -> str:
+    """The code of the tile a report.json describes (its mix, angle, quality and the seed it used)."""
+    mix = ", ".join(f"{share:g}% {code}" for code, share in report["requested"].items())
+    request = build_request(mix, angle=report["angle"], quality=report["quality"], seed=report["seed"])
+    return encode(request)
