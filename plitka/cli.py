@@ -250,7 +250,9 @@ def _sheet(args: argparse.Namespace) -> int:
         service.teardown()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(pdf)
-    summary: dict[str, object] = {"sheet": str(args.out), "code": code_for_report(generation.report)}
+    report = generation.report
+    summary: dict[str, object] = {"sheet": str(args.out), "code": code_for_report(report)}
+    summary |= {key: report[key] for key in ("requested", "measured", "seed")}
     if order is not None:
         summary["order"] = order.to_dict()
     print(json.dumps(summary, ensure_ascii=False))
