@@ -143,7 +143,9 @@ def finished(driver):
         driver,
         lambda d: d.execute_script("return document.getElementById('result-image').dataset.kind") == "final",
     )
-    until(driver, lambda d: by_id(d, "share-code").text not in ("", "—"))
+    # read in one script: the order panel is drawn anew when the code arrives
+    code = "return document.getElementById('share-code')?.textContent"
+    until(driver, lambda d: d.execute_script(code) not in (None, "", "—"))
 
 
 def shown_picture(driver):
