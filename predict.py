@@ -26,11 +26,12 @@ from plitka.governor.gate import Cancelled
 from plitka.governor.shutdown import teardown_on_exit
 from plitka.limits import MAX_COLORS_TEXT, MAX_PARAMS_JSON, quote
 from plitka.lock.photo import load_photo
-from plitka.order import Assumptions, Quantities, area_in_m2, quantities
+from plitka.order import Assumptions, Quantities, order_for
 from plitka.order.quantities import (
     AREA_M2_RANGE,
     AREA_UNITS,
     BINDER_RANGE,
+    DEFAULT_DEPTH_MM,
     DENSITY_RANGE,
     DEPTH_MM_RANGE,
     SQUARE_FEET_PER_M2,
@@ -139,7 +140,10 @@ class Predictor(BaseRunner):
             default="m2", choices=list(AREA_UNITS), description="Unit of area: m2 or ft2."
         ),
         depth_mm: float = Input(
-            default=15.0, ge=DEPTH_MM_RANGE[0], le=DEPTH_MM_RANGE[1], description="Wear-course depth, mm."
+            default=DEFAULT_DEPTH_MM,
+            ge=DEPTH_MM_RANGE[0],
+            le=DEPTH_MM_RANGE[1],
+            description="Wear-course depth, mm.",
         ),
         bulk_density: float = Input(
             default=DEFAULT_ASSUMPTIONS.bulk_density_kg_m3,
@@ -237,13 +241,7 @@ def order_from_inputs(inputs: dict[str, Any], mix: dict[str, float]) -> Quantiti
     """The quantities to order where an area is given (an old client's inputs lack them: none)."""
     if not inputs.get("area"):
         return None
-    assumptions = Assumptions(
-        bulk_density_kg_m3=inputs.get("bulk_density", DEFAULT_ASSUMPTIONS.bulk_density_kg_m3),
-        binder_share=inputs.get("binder_percent", DEFAULT_ASSUMPTIONS.binder_share * 100) / 100,
-        wastage=inputs.get("wastage_percent", DEFAULT_ASSUMPTIONS.wastage * 100) / 100,
-    )
-    area = area_in_m2(inputs["area"], inputs.get("area_unit", "m2"))
-    return quantities(mix, area, inputs.get("depth_mm", 15.0), assumptions)
+    return order_for(mix, **{name: inputs[name] for name in ORDER_INPUTS if name in inputs})
 
 
 def concurrent_run(

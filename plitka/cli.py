@@ -179,23 +179,19 @@ def _request_options(parser: argparse.ArgumentParser, defaults: dict, engine: bo
 
 
 def _order_options(parser: argparse.ArgumentParser) -> None:
-    from plitka.order.quantities import AREA_UNITS, Assumptions
+    from plitka.order.quantities import AREA_UNITS, DEFAULT_DEPTH_MM, Assumptions
 
-    assumed = Assumptions()
     parser.add_argument("--area", type=float, help="the floor's area (m² unless --area-unit ft2)")
     parser.add_argument("--area-unit", default="m2", help=", ".join(AREA_UNITS))
-    parser.add_argument("--depth", type=float, default=15.0, help="wear-course depth, mm (default 15)")
+    parser.add_argument("--depth", type=float, default=DEFAULT_DEPTH_MM, help="wear-course depth, mm")
     parser.add_argument(
-        "--density", type=float, default=assumed.bulk_density_kg_m3, help="laid bulk density, kg/m³"
+        "--density", type=float, default=Assumptions.bulk_density_kg_m3, help="laid bulk density, kg/m³"
     )
     parser.add_argument(
-        "--binder",
-        type=float,
-        default=assumed.binder_share * 100,
-        help="PU binder, %% of the rubber's weight",
+        "--binder", type=float, default=Assumptions.binder_share * 100, help="PU binder, %% of the rubber"
     )
-    parser.add_argument("--wastage", type=float, default=assumed.wastage * 100, help="wastage allowance, %%")
-    parser.add_argument("--bag-kg", type=float, default=assumed.bag_kg, help="kg per bag")
+    parser.add_argument("--wastage", type=float, default=Assumptions.wastage * 100, help="wastage, %%")
+    parser.add_argument("--bag-kg", type=float, default=Assumptions.bag_kg, help="kg per bag")
 
 
 def _request_from_args(args: argparse.Namespace) -> TileRequest:
@@ -219,12 +215,13 @@ def _request_from_args(args: argparse.Namespace) -> TileRequest:
 
 
 def _order_from_args(args: argparse.Namespace, mix: dict[str, float]) -> Quantities | None:
-    from plitka.order import Assumptions, area_in_m2, quantities
+    from plitka.order import order_for
 
     if args.area is None:
         return None
-    assumptions = Assumptions(args.density, args.binder / 100, args.wastage / 100, args.bag_kg)
-    return quantities(mix, area_in_m2(args.area, args.area_unit), args.depth, assumptions)
+    return order_for(
+        mix, args.area, args.area_unit, args.depth, args.density, args.binder, args.wastage, args.bag_kg
+    )
 
 
 def _sheet(args: argparse.Namespace) -> int:

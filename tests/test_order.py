@@ -106,8 +106,8 @@ def test_report_dict_holds_the_assumptions_beside_the_figures():
         (lambda: area_in_m2(100_001), "area"),
         (lambda: area_in_m2(0.5, "ft2"), "area"),
         (lambda: area_in_m2(10, "yd2"), "area_unit"),
-        (lambda: quantities({"RED": 100}, 10, 0.5), "depth"),
-        (lambda: quantities({"RED": 100}, 10, 101), "depth"),
+        (lambda: quantities({"RED": 100}, 10, 0.5), "depth_mm"),
+        (lambda: quantities({"RED": 100}, 10, 101), "depth_mm"),
         (lambda: Assumptions(bulk_density_kg_m3=50), "bulk_density_kg_m3"),
         (lambda: Assumptions(binder_share=0.6), "binder_share"),
         (lambda: Assumptions(wastage=-0.1), "wastage"),
@@ -230,8 +230,8 @@ def test_sheet_from_a_share_code_with_other_assumptions(tmp_path, capsys):
     ("args", "field"),
     [
         (["60% red, 40% white", "--area", "-3"], "area"),
-        (["60% red, 40% white", "--area", "120", "--depth", "500"], "depth"),
-        (["60% red, 40% white", "--area", "120", "--binder", "90"], "binder_share"),
+        (["60% red, 40% white", "--area", "120", "--depth", "500"], "depth_mm"),
+        (["60% red, 40% white", "--area", "120", "--binder", "90"], "binder_percent"),
         (["60% red, 40% white", "--area", "120", "--area-unit", "acres"], "area_unit"),
         (["--code", "NOT-A-CODE"], "code"),
     ],
@@ -246,3 +246,21 @@ def test_share_command_prints_the_code(capsys):
     assert main(["share", "2:1 red/white", "--angle", "45", "--seed", "9"]) == 0
     code = capsys.readouterr().out.strip()
     assert decode(code) == build_request("2:1 red/white", angle=45, seed=9)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "field"),
+    [
+        ({"bulk_density": 5000}, "bulk_density"),
+        ({"binder_percent": 0.2}, "binder_percent"),  # a fraction where percent is asked
+        ({"wastage_percent": 75}, "wastage_percent"),
+        ({"bag_kg": 0}, "bag_kg"),
+        ({"depth_mm": math.nan}, "depth_mm"),
+    ],
+)
+def test_order_inputs_in_percent_are_refused_under_the_inputs_names(inputs, field):
+    from plitka.order import order_for
+
+    with pytest.raises(RequestError) as error:
+        order_for({"RED": 100}, 10, **inputs)
+    assert error.value.field == field

@@ -92,7 +92,7 @@ def test_sheet_route_writes_the_pdf_of_a_finished_prediction(studio):
     ("params", "field"),
     [
         ({"area": "-5"}, "area"),
-        ({"area": "120", "depth_mm": "500"}, "depth"),
+        ({"area": "120", "depth_mm": "500"}, "depth_mm"),
         ({"area": "120", "area_unit": "acre"}, "area_unit"),
         ({"area": "120", "binder_percent": "1e3"}, "binder_percent"),
         ({"area": "9" * 40}, "area"),

@@ -27,6 +27,7 @@ DENSITY_RANGE = (300.0, 2000.0)  # kg/m³
 BINDER_RANGE = (0.05, 0.40)  # of the rubber's weight
 WASTAGE_RANGE = (0.0, 0.50)
 BAG_KG_RANGE = (1.0, 1000.0)
+DEFAULT_DEPTH_MM = 15.0
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def quantities(
     """kg and bags of each colour, and binder kg, for `mix` (code -> percent, summing to 100)."""
     assumptions = assumptions or Assumptions()
     _check("area", area_m2, AREA_M2_RANGE, "m²")
-    _check("depth", depth_mm, DEPTH_MM_RANGE, "mm")
+    _check("depth_mm", depth_mm, DEPTH_MM_RANGE, "mm")
     laid = area_m2 * (depth_mm / 1000) * assumptions.bulk_density_kg_m3
     rubber = laid * (1 + assumptions.wastage)
     total = sum(mix.values())
@@ -127,6 +128,27 @@ def quantities(
     return Quantities(
         area_m2, depth_mm, assumptions, laid, rubber, colours, rubber * assumptions.binder_share
     )
+
+
+def order_for(
+    mix: Mapping[str, float],
+    area: float,
+    area_unit: str = "m2",
+    depth_mm: float = DEFAULT_DEPTH_MM,
+    bulk_density: float = Assumptions.bulk_density_kg_m3,
+    binder_percent: float = Assumptions.binder_share * 100,
+    wastage_percent: float = Assumptions.wastage * 100,
+    bag_kg: float = Assumptions.bag_kg,
+) -> Quantities:
+    """The quantities from the inputs as the API, the CLI and the studio take them (percent, a unit
+    for the area); a bad one is refused under its input's name."""
+    _check("bulk_density", bulk_density, DENSITY_RANGE, "kg/m³")
+    _check("binder_percent", binder_percent, tuple(100 * x for x in BINDER_RANGE), "% of the rubber's weight")
+    _check(
+        "wastage_percent", wastage_percent, tuple(100 * x for x in WASTAGE_RANGE), "% of the laid quantity"
+    )
+    assumptions = Assumptions(bulk_density, binder_percent / 100, wastage_percent / 100, bag_kg)
+    return quantities(mix, area_in_m2(area, area_unit), depth_mm, assumptions)
 
 
 def bags_for(kg: float, bag_kg: float) -> int:

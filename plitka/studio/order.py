@@ -11,7 +11,7 @@ from typing import Any
 
 from PIL import Image
 
-from plitka.order import Assumptions, Quantities, area_in_m2, quantities
+from plitka.order import Quantities, order_for
 from plitka.order.share import code_for_report, decode, encode
 from plitka.order.sheet import sheet_for
 from plitka.request import RequestError, build_request
@@ -61,15 +61,8 @@ def _order(query: dict[str, list[str]], mix: dict[str, float]) -> Quantities | N
     asked = {key: values[0] for key, values in query.items() if key in ORDER_FIELDS}
     if not asked.get("area"):
         return None
-    number = {key: _decimal(value, key) for key, value in asked.items() if key != "area_unit"}
-    defaults = Assumptions()
-    assumptions = Assumptions(
-        number.get("bulk_density", defaults.bulk_density_kg_m3),
-        number.get("binder_percent", defaults.binder_share * 100) / 100,
-        number.get("wastage_percent", defaults.wastage * 100) / 100,
-    )
-    area = area_in_m2(number["area"], asked.get("area_unit", "m2"))
-    return quantities(mix, area, number.get("depth_mm", 15.0), assumptions)
+    given = {key: value if key == "area_unit" else _decimal(value, key) for key, value in asked.items()}
+    return order_for(mix, **given)
 
 
 def _decimal(text: str, field: str) -> float:
