@@ -264,3 +264,23 @@ def test_order_inputs_in_percent_are_refused_under_the_inputs_names(inputs, fiel
     with pytest.raises(RequestError) as error:
         order_for({"RED": 100}, 10, **inputs)
     assert error.value.field == field
+
+
+def test_generate_from_a_share_code_makes_the_tile_the_code_names(tmp_path, capsys):
+    code = encode(build_request("3:1 red/white", angle=90, seed=21, quality="preview"))
+    assert main(["generate", "--code", code, "--out", str(tmp_path)]) == 0
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["requested"], report["angle"], report["seed"], report["quality"]) == (
+        {"RED": 75.0, "WHITE": 25.0},
+        90,
+        21,
+        "preview",
+    )
+
+
+def test_a_sheet_without_an_area_has_no_quantities(tmp_path, capsys):
+    out = tmp_path / "sheet.pdf"
+    assert main(["sheet", "red", "--seed", "2", "--quality", "preview", "--out", str(out)]) == 0
+    text = pypdf.PdfReader(out).pages[0].extract_text()
+    assert "RED" in text and "Seed 2" in text
+    assert "Quantities" not in text and "Bags" not in text
