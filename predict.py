@@ -37,6 +37,7 @@ from plitka.order.quantities import (
     SQUARE_FEET_PER_M2,
     WASTAGE_RANGE,
 )
+from plitka.order.sheet import write_sheet_file
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
 from plitka.service import Generation, TileService
@@ -163,8 +164,14 @@ class Predictor(BaseRunner):
             le=WASTAGE_RANGE[1] * 100,
             description="Wastage allowance added to the laid quantity, % (typical 5-10).",
         ),
+        sheet: bool = Input(
+            default=False,
+            description="Also return the one-page A4 spec sheet (PDF) as a fifth output, after report.json: "
+            "picture, 1:1 crop, codes, ordered and measured shares, quantities (with an area), share code.",
+        ),
     ) -> Iterator[Path]:
-        """Preview, final image, colour map and report.json, each yielded as soon as it is written."""
+        """Preview, final image, colour map and report.json (then the spec sheet where asked), each
+        yielded as soon as it is written."""
         inputs = {
             "colors": colors,
             "params_json": params_json,
@@ -180,6 +187,7 @@ class Predictor(BaseRunner):
             "bulk_density": bulk_density,
             "binder_percent": binder_percent,
             "wastage_percent": wastage_percent,
+            "sheet": sheet,
         }
         yield from self.stream(inputs, threading.Event())
 
@@ -189,14 +197,21 @@ class Predictor(BaseRunner):
         generation: Generation | None = None
         status = "failed"
         try:
-            form = {key: value for key, value in inputs.items() if key != "image" and key not in ORDER_INPUTS}
+            form = {
+                key: value for key, value in inputs.items() if key not in ("image", "sheet", *ORDER_INPUTS)
+            }
             request = build_request(**form, prompt_max_length=self.service.settings.prompt_limit())
             order = order_from_inputs(inputs, request.mix)
             photo = load_photo(inputs["image"]) if inputs.get("image") is not None else None
             generation = self.service.start(request, cancel, photo)  # may probe weight sources
             generation.order = order
-            for output in self.service.generate(generation, self.service.new_output_folder()):
+            folder = self.service.new_output_folder()
+            written: dict[str, Any] = {}
+            for output in self.service.generate(generation, folder):
+                written[output.kind] = output.path
                 yield Path(output.path)
+            if inputs.get("sheet"):
+                yield Path(write_sheet_file(generation.report, written["final"], generation.order, folder))
             status = "succeeded"
             self._record_metrics(generation)
         except (CancelationException, Cancelled):

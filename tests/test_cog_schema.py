@@ -26,6 +26,7 @@ def test_schema_carries_the_form_constraints():
         "bulk_density",
         "binder_percent",
         "wastage_percent",
+        "sheet",
     ]
     assert (inputs["image"]["format"], inputs["image"]["nullable"]) == ("uri", True)
     assert schemas["angle"]["enum"] == list(ANGLES)

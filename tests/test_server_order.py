@@ -1,8 +1,10 @@
 """The quantities to order through the real Cog server (coglet): area and depth in, report.json's
 'order' out, the four outputs in their usual order (issue 33)."""
 
+import io
 import json
 
+import pypdf
 import pytest
 
 from plitka.cog_client import decode, predict, running_server
@@ -58,6 +60,18 @@ def test_square_feet_parts_and_set_assumptions(server):
     order = json.loads(decode(result["output"][3]))["order"]
     assert order["area_m2"] == 100.0 and order["binder_kg"] == 435.6
     assert {code: c["bags"] for code, c in order["colours"].items()} == {"RED": 65, "WHITE": 33}
+
+
+def test_sheet_input_adds_the_pdf_as_a_fifth_output(server):
+    result = predict(
+        server, colors="2:1 red/white", seed=4, quality="preview", area=50, depth_mm=10, sheet=True
+    )
+    assert result["status"] == "succeeded", result.get("error")
+    assert len(result["output"]) == 5 and result["output"][4].startswith("data:application/pdf")
+    # 50 m² x 0.010 m x 1,100 = 550 kg; x 1.05 = 577.5 kg; binder 115.5 kg; red 385.0 kg (16 bags)
+    text = pypdf.PdfReader(io.BytesIO(decode(result["output"][4]))).pages[0].extract_text()
+    for figure in ("RED66.667-WHITE33.333-A0-S4-QP-", "385.0", "16", "115.5 kg", "Seed 4"):
+        assert figure in text
 
 
 def test_without_an_area_the_report_has_no_order(server):

@@ -380,6 +380,14 @@ MUTATIONS = (
         ("tests/test_studio_order.py::test_parts_mode_steps_parts_and_snaps_to_halves_thirds_quarters",),
         "parts mode shows 2:1 but sends the sliders' rounded 66.5 / 33.5",
     ),
+    Mutation(
+        "api-sheet-not-returned",
+        "predict.py",
+        'if inputs.get("sheet"):',
+        "if False:",
+        ("tests/test_server_order.py::test_sheet_input_adds_the_pdf_as_a_fifth_output",),
+        "the API takes sheet=true but returns only the four usual outputs",
+    ),
 )
 
 

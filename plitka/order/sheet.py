@@ -9,7 +9,8 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
@@ -163,3 +164,14 @@ def _lines(canvas: Canvas, lines: list[str], top: float, leading: float = 12) ->
 def sheet_for(report: Mapping[str, Any], picture: Image.Image, order: Quantities | None, made: date) -> bytes:
     """The sheet of one generation: its report.json and final picture."""
     return write_sheet(SheetContent(picture, report, code_for_report(dict(report)), made, order))
+
+
+def write_sheet_file(
+    report: Mapping[str, Any], picture: Path, order: Quantities | None, folder: Path
+) -> Path:
+    """The sheet of a generation written beside its outputs, as `folder`/sheet.pdf."""
+    with Image.open(picture) as image:
+        pdf = sheet_for(report, image.convert("RGB"), order, datetime.now(UTC).date())
+    path = folder / "sheet.pdf"
+    path.write_bytes(pdf)
+    return path

@@ -91,6 +91,7 @@ const order = {
       const counts = Object.fromEntries(state.selected.map((c) => [c.code, this.parts[c.code] ?? 1]));
       this.parts = state.selected.length ? counts : null;
     }
+    $("shares-hint").hidden = Boolean(this.parts); // "linked sliders" does not describe parts
     if (this.parts) {
       const units = scaleTo(state.selected.map((c) => this.parts[c.code]), HALF_POINTS);
       state.selected.forEach((c, i) => { c.units = units[i]; });
