@@ -26,12 +26,28 @@ from plitka.governor.gate import Cancelled
 from plitka.governor.shutdown import teardown_on_exit
 from plitka.limits import MAX_COLORS_TEXT, MAX_PARAMS_JSON, quote
 from plitka.lock.photo import load_photo
+from plitka.order import Assumptions, Quantities, order_for
+from plitka.order.quantities import (
+    AREA_M2_RANGE,
+    AREA_UNITS,
+    BINDER_RANGE,
+    DEFAULT_DEPTH_MM,
+    DENSITY_RANGE,
+    DEPTH_MM_RANGE,
+    SQUARE_FEET_PER_M2,
+    WASTAGE_RANGE,
+)
+from plitka.order.sheet import write_sheet_file
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
 from plitka.service import Generation, TileService
 from plitka.settings import SettingsError, configure_logging, get_settings
 
 MAX_ERROR_LENGTH = 300  # characters of a failed prediction's error; coglet also logs it whole
+ORDER_INPUTS = ("area", "area_unit", "depth_mm", "bulk_density", "binder_percent", "wastage_percent")
+DEFAULT_ASSUMPTIONS = Assumptions()
+# The form's bound in ft², the larger unit count; an area over AREA_M2_RANGE in m² is refused by name.
+MAX_AREA_INPUT = round(AREA_M2_RANGE[1] * SQUARE_FEET_PER_M2)
 
 
 def declared_concurrency() -> int:
@@ -114,8 +130,48 @@ class Predictor(BaseRunner):
                 "re-colour into the mix instead of making a new picture."
             ),
         ),
+        area: float = Input(
+            default=0.0,
+            ge=0.0,
+            le=MAX_AREA_INPUT,
+            description="Floor area to order for (see area_unit); 0: no quantities. report.json's 'order' "
+            "then holds kg and 25 kg bags of each colour and binder kg (docs/order.md).",
+        ),
+        area_unit: str = Input(
+            default="m2", choices=list(AREA_UNITS), description="Unit of area: m2 or ft2."
+        ),
+        depth_mm: float = Input(
+            default=DEFAULT_DEPTH_MM,
+            ge=DEPTH_MM_RANGE[0],
+            le=DEPTH_MM_RANGE[1],
+            description="Wear-course depth, mm.",
+        ),
+        bulk_density: float = Input(
+            default=DEFAULT_ASSUMPTIONS.bulk_density_kg_m3,
+            ge=DENSITY_RANGE[0],
+            le=DENSITY_RANGE[1],
+            description="Bulk density of the laid wear course, kg/m³ (typical 1000-1200).",
+        ),
+        binder_percent: float = Input(
+            default=DEFAULT_ASSUMPTIONS.binder_share * 100,
+            ge=BINDER_RANGE[0] * 100,
+            le=BINDER_RANGE[1] * 100,
+            description="PU binder, % of the rubber's weight (typical 18-22).",
+        ),
+        wastage_percent: float = Input(
+            default=DEFAULT_ASSUMPTIONS.wastage * 100,
+            ge=WASTAGE_RANGE[0] * 100,
+            le=WASTAGE_RANGE[1] * 100,
+            description="Wastage allowance added to the laid quantity, % (typical 5-10).",
+        ),
+        sheet: bool = Input(
+            default=False,
+            description="Also return the one-page A4 spec sheet (PDF) as a fifth output, after report.json: "
+            "picture, 1:1 crop, codes, ordered and measured shares, quantities (with an area), share code.",
+        ),
     ) -> Iterator[Path]:
-        """Preview, final image, colour map and report.json, each yielded as soon as it is written."""
+        """Preview, final image, colour map and report.json (then the spec sheet where asked), each
+        yielded as soon as it is written."""
         inputs = {
             "colors": colors,
             "params_json": params_json,
@@ -125,6 +181,13 @@ class Predictor(BaseRunner):
             "output_format": output_format,
             "engine": engine,
             "image": image,
+            "area": area,
+            "area_unit": area_unit,
+            "depth_mm": depth_mm,
+            "bulk_density": bulk_density,
+            "binder_percent": binder_percent,
+            "wastage_percent": wastage_percent,
+            "sheet": sheet,
         }
         yield from self.stream(inputs, threading.Event())
 
@@ -134,12 +197,21 @@ class Predictor(BaseRunner):
         generation: Generation | None = None
         status = "failed"
         try:
-            form = {key: value for key, value in inputs.items() if key != "image"}
+            form = {
+                key: value for key, value in inputs.items() if key not in ("image", "sheet", *ORDER_INPUTS)
+            }
             request = build_request(**form, prompt_max_length=self.service.settings.prompt_limit())
+            order = order_from_inputs(inputs, request.mix)
             photo = load_photo(inputs["image"]) if inputs.get("image") is not None else None
             generation = self.service.start(request, cancel, photo)  # may probe weight sources
-            for output in self.service.generate(generation, self.service.new_output_folder()):
+            generation.order = order
+            folder = self.service.new_output_folder()
+            written: dict[str, Any] = {}
+            for output in self.service.generate(generation, folder):
+                written[output.kind] = output.path
                 yield Path(output.path)
+            if inputs.get("sheet"):
+                yield Path(write_sheet_file(generation.report, written["final"], generation.order, folder))
             status = "succeeded"
             self._record_metrics(generation)
         except (CancelationException, Cancelled):
@@ -178,6 +250,13 @@ class Predictor(BaseRunner):
             self.record_metric("memory.peak_allocated_bytes", diffusion.peak_allocated)
             self.record_metric("memory.mode", "cpu-fallback" if generation.cpu_fallback else diffusion.mode)
             self.record_metric("memory.retries", len(diffusion.retries))
+
+
+def order_from_inputs(inputs: dict[str, Any], mix: dict[str, float]) -> Quantities | None:
+    """The quantities to order where an area is given (an old client's inputs lack them: none)."""
+    if not inputs.get("area"):
+        return None
+    return order_for(mix, **{name: inputs[name] for name in ORDER_INPUTS if name in inputs})
 
 
 def concurrent_run(

@@ -1,5 +1,5 @@
-"""The `plitka` command: generate, recolor, measure, serve, studio, train, eval-measure, eval-recolor,
-eval-realism, tiny-weights."""
+"""The `plitka` command: generate, sheet, share, recolor, measure, serve, studio, train, eval-measure,
+eval-recolor, eval-realism, tiny-weights."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import logging
 import os
 import subprocess
 import sys
+import tempfile
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE
 from plitka.diffusion.sources import WeightsError
@@ -25,10 +28,14 @@ from plitka.request import (
     OUTPUT_FORMATS,
     QUALITIES,
     RequestError,
+    TileRequest,
     build_request,
 )
 from plitka.settings import SettingsError, configure_logging, get_settings
 from plitka.training.inputs import TRAINING_FIELDS, TrainingInputError
+
+if TYPE_CHECKING:
+    from plitka.order import Quantities
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger("plitka.serve")
@@ -68,7 +75,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--engine", default=defaults["engine"], help=", ".join(ENGINES))
     generate.add_argument("--out", type=Path, default=Path("out"), help="folder for the four outputs")
+    generate.add_argument(
+        "--code", help="a share code (plitka share) instead of the mix, angle, seed, quality"
+    )
     generate.set_defaults(handler=_generate)
+
+    sheet = commands.add_parser(
+        "sheet", help="make the tile and its one-page A4 spec sheet (PDF) with the quantities to order"
+    )
+    sheet.add_argument("colors", nargs="?", help="the mix, e.g. '60%% red, 40%% white' or '2:1 red/white'")
+    _request_options(sheet, defaults)
+    _order_options(sheet)
+    sheet.add_argument("--out", type=Path, default=Path("sheet.pdf"), help="the PDF to write")
+    sheet.set_defaults(handler=_sheet)
+
+    share = commands.add_parser("share", help="the short share code of a request (seed fixed), and back")
+    share.add_argument("colors", nargs="?", help="the mix, e.g. '60%% red, 40%% white'")
+    _request_options(share, defaults, engine=False)
+    share.set_defaults(handler=_share)
 
     recolor = commands.add_parser(
         "recolor", help="re-colour a photo of a crumb tile into the mix (the colour lock), with its report"
@@ -143,19 +167,126 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from plitka.service import TileService
+def _request_options(parser: argparse.ArgumentParser, defaults: dict, engine: bool = True) -> None:
+    parser.add_argument(
+        "--angle", type=int, default=defaults["angle"], help=f"one of {', '.join(map(str, ANGLES))}"
+    )
+    parser.add_argument("--quality", default=defaults["quality"], help=f"one of {', '.join(QUALITIES)}")
+    parser.add_argument("--seed", type=int, default=defaults["seed"], help=f"-1 (random) to {MAX_SEED}")
+    if engine:
+        parser.add_argument("--engine", default=defaults["engine"], help=", ".join(ENGINES))
+    parser.add_argument("--code", help="a share code instead of the mix, angle, seed and quality")
 
-    request = build_request(
+
+def _order_options(parser: argparse.ArgumentParser) -> None:
+    from plitka.order.quantities import AREA_UNITS, DEFAULT_DEPTH_MM, Assumptions
+
+    parser.add_argument("--area", type=float, help="the floor's area (m² unless --area-unit ft2)")
+    parser.add_argument("--area-unit", default="m2", help=", ".join(AREA_UNITS))
+    parser.add_argument("--depth", type=float, default=DEFAULT_DEPTH_MM, help="wear-course depth, mm")
+    parser.add_argument(
+        "--density", type=float, default=Assumptions.bulk_density_kg_m3, help="laid bulk density, kg/m³"
+    )
+    parser.add_argument(
+        "--binder", type=float, default=Assumptions.binder_share * 100, help="PU binder, %% of the rubber"
+    )
+    parser.add_argument("--wastage", type=float, default=Assumptions.wastage * 100, help="wastage, %%")
+    parser.add_argument("--bag-kg", type=float, default=Assumptions.bag_kg, help="kg per bag")
+
+
+def _request_from_args(args: argparse.Namespace) -> TileRequest:
+    """The request of a command's arguments: a share code, or the mix and its options."""
+    if args.code:
+        from plitka.order.share import decode
+
+        if args.colors:
+            raise RequestError("code", "give a share code or a mix, not both")
+        return replace(decode(args.code), engine=getattr(args, "engine", "auto"))
+    return build_request(
         args.colors,
-        args.params_json,
+        getattr(args, "params_json", None),
         prompt_max_length=get_settings().prompt_limit(),
         angle=args.angle,
         quality=args.quality,
         seed=args.seed,
-        output_format=args.output_format,
-        engine=args.engine,
+        output_format=getattr(args, "output_format", FORM_DEFAULTS["output_format"]),
+        engine=getattr(args, "engine", FORM_DEFAULTS["engine"]),
     )
+
+
+def _order_from_args(args: argparse.Namespace, mix: dict[str, float]) -> Quantities | None:
+    from plitka.order import order_for
+
+    if args.area is None:
+        return None
+    return order_for(
+        mix, args.area, args.area_unit, args.depth, args.density, args.binder, args.wastage, args.bag_kg
+    )
+
+
+def _sheet(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from PIL import Image
+
+    from plitka.order.share import code_for_report
+    from plitka.order.sheet import sheet_for
+    from plitka.service import TileService
+
+    request = _request_from_args(args)
+    order = _order_from_args(args, request.mix)
+    service = TileService()
+    try:
+        service.setup()
+        generation = service.start(request)
+        with tempfile.TemporaryDirectory() as folder:
+            outputs = {output.kind: output.path for output in service.generate(generation, Path(folder))}
+            with Image.open(outputs["final"]) as picture:
+                pdf = sheet_for(generation.report, picture.convert("RGB"), order, datetime.now(UTC).date())
+    finally:
+        service.teardown()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(pdf)
+    report = generation.report
+    summary: dict[str, object] = {"sheet": str(args.out), "code": code_for_report(report)}
+    summary |= {key: report[key] for key in ("requested", "measured", "seed")}
+    if order is not None:
+        summary["order"] = order.to_dict()
+    print(json.dumps(summary, ensure_ascii=False))
+    return 0
+
+
+def _share(args: argparse.Namespace) -> int:
+    from plitka.order.share import encode
+
+    request = _request_from_args(args)
+    print(encode(request))
+    if args.code:
+        print(
+            json.dumps(
+                {"mix": request.mix, "angle": request.angle, "seed": request.seed, "quality": request.quality}
+            )
+        )
+    return 0
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from plitka.service import TileService
+
+    if args.code:
+        request = _request_from_args(args)
+        request = replace(request, output_format=args.output_format)
+    else:
+        request = build_request(
+            args.colors,
+            args.params_json,
+            prompt_max_length=get_settings().prompt_limit(),
+            angle=args.angle,
+            quality=args.quality,
+            seed=args.seed,
+            output_format=args.output_format,
+            engine=args.engine,
+        )
     service = TileService()
     try:
         service.setup()
@@ -250,8 +381,6 @@ def _studio(args: argparse.Namespace) -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
-    import tempfile
-
     from plitka.training import TrainingService, build_config, unpack_archive
 
     config = build_config(**{name: getattr(args, name) for name in TRAINING_FIELDS})

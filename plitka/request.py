@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Literal, get_args
 
 from plitka.limits import (
@@ -49,6 +50,12 @@ _SIGN_MAY_FOLLOW = frozenset(",;:=(/")
 # The smallest share the layout honours: at 512 px (the smallest resolution) 0.1% is 3-5 crumbs of
 # ~3,700 and the layout's share is within 0.002 points of it; at 0.02% it is a single crumb or none.
 MIN_SHARE = 0.1  # percent
+
+# Parts ("2 parts red, 1 part white", "2:1 red/white"): the words that mark a count of parts, and the
+# largest count one colour may have (a ratio with bigger numbers is better written in percent).
+PART_WORDS = frozenset({"part", "parts", "pt", "pts", "часть", "части", "частей", "ч"})
+_LONGEST_PART_WORD = max(map(len, PART_WORDS))
+MAX_PARTS = 1000
 
 
 class RequestError(ValueError):
@@ -119,14 +126,20 @@ def parse_color_text(
     _check_length(field, text or "", limit)
     if not text or not text.strip():
         raise RequestError(field, "give the mix as text, e.g. '60% red, 40% white'")
-    pairs = _split_into_pairs(text, field)
+    shares = _scan_shares(text, field)
+    ratio = _ratio_pairs(text, shares, field)
+    pairs = ratio if ratio is not None else _split_into_pairs(text, shares, field)
     if len(pairs) == 1 and pairs[0][1] is None:
         return {_resolve_lone_name(pairs[0][0], palette, field): 100.0}
     if any(share is None for _, share in pairs):
         missing = [quote(name, 30) for name, share in pairs if share is None]
         raise RequestError(field, f"give a share for every colour ({', '.join(missing)} has none)")
-    shares = _to_percent([share for _, share in pairs], percent_given="%" in text, field=field)
-    return _resolve_shares(list(zip((name for name, _ in pairs), shares, strict=True)), palette, field)
+    values = [share for _, share in pairs if share is not None]
+    if ratio is not None or any(share.parts for share in shares):
+        percents = _parts_to_percent(values, shares, "%" in text, field)
+    else:
+        percents = _to_percent(values, percent_given="%" in text, field=field)
+    return _resolve_shares(list(zip((name for name, _ in pairs), percents, strict=True)), palette, field)
 
 
 @dataclass(frozen=True)
@@ -134,11 +147,11 @@ class _Share:
     start: int
     end: int
     value: float
+    parts: bool = False  # followed by a part word: "2 parts"
 
 
-def _split_into_pairs(text: str, field: str) -> list[tuple[str, float | None]]:
+def _split_into_pairs(text: str, shares: list[_Share], field: str) -> list[tuple[str, float | None]]:
     """Pair each colour name with the number before it (number-first text) or after it."""
-    shares = _scan_shares(text, field)
     if not shares:
         return [(_clean_name(text), None)]
     names = _texts_between(text, shares)
@@ -154,6 +167,43 @@ def _split_into_pairs(text: str, field: str) -> list[tuple[str, float | None]]:
     if empty:
         raise RequestError(field, f"a share has no colour name next to it ({', '.join(empty[:4])})")
     return pairs
+
+
+def _ratio_pairs(text: str, shares: list[_Share], field: str) -> list[tuple[str, float | None]] | None:
+    """'2:1 red/white' or 'red/white 2:1' -> [('red', 2), ('white', 1)]; None where the text is not
+    a ratio (numbers joined only by colons, the colour names in one list before or after them)."""
+    if len(shares) < 2 or any(share.parts for share in shares):
+        return None
+    gaps = [text[left.end : right.start].strip() for left, right in pairwise(shares)]
+    if any(gap != ":" for gap in gaps):
+        return None
+    before, after = _clean_name(text[: shares[0].start]), _clean_name(text[shares[-1].end :])
+    if bool(before) == bool(after):
+        return None
+    names = _list_parts(before or after) if len(before or after) <= MAX_NAME_LENGTH * 8 else []
+    if len(names) != len(shares):
+        raise RequestError(
+            field, f"a ratio of {len(shares)} numbers needs {len(shares)} colours, e.g. '2:1 red/white'"
+        )
+    return [(name, share.value) for name, share in zip(names, shares, strict=True)]
+
+
+def _parts_to_percent(
+    values: list[float], shares: list[_Share], percent_given: bool, field: str
+) -> list[float]:
+    """Counts of parts (every share a count, none a percent) -> percent of their total."""
+    if percent_given:
+        raise RequestError(
+            field, "give parts as plain counts ('2 parts red, 1 part white' or '2:1 red/white')"
+        )
+    counted = [share.parts for share in shares]
+    if any(counted) and not all(counted):
+        raise RequestError(field, "give every share in parts ('2 parts red, 1 part white') or none")
+    bad = [value for value in values if not 0 < value <= MAX_PARTS]
+    if bad:
+        raise RequestError(field, f"a count of parts is above 0 and at most {MAX_PARTS}, got {bad[0]:g}")
+    total = sum(values)
+    return [100 * value / total for value in values]
 
 
 # A hand-written scanner, not a regex: one pass over the text whatever it holds (the regexes it
@@ -179,9 +229,25 @@ def _scan_shares(text: str, field: str) -> list[_Share]:
             after_spaces += 1
         if after_spaces < length and text[after_spaces] == "%":
             position = after_spaces + 1
+        part_end = _part_word_end(text, after_spaces)
+        if part_end:
+            position = part_end
         value = _share_value(number, field)
-        shares.append(_Share(start - 1 if negative else start, position, -value if negative else value))
+        shares.append(
+            _Share(start - 1 if negative else start, position, -value if negative else value, bool(part_end))
+        )
     return shares
+
+
+def _part_word_end(text: str, position: int) -> int:
+    """The end of a part word ('parts', 'части', 'ч.') starting at `position`, else 0; reads at most
+    a few characters past the longest word, so the scan stays linear."""
+    end = position
+    while end < len(text) and end - position <= _LONGEST_PART_WORD and text[end].isalpha():
+        end += 1
+    if end == position or text[position:end].lower() not in PART_WORDS:
+        return 0
+    return end + 1 if end < len(text) and text[end] == "." else end
 
 
 def _is_digit(text: str, position: int) -> bool:

@@ -26,6 +26,7 @@ from plitka.diffusion import DiffusionEngine, DiffusionPlan, DiffusionResult
 from plitka.governor.guard import MemoryShortError
 from plitka.layout import GranuleLayout, build_layout
 from plitka.lock import LockResult, lock_colours
+from plitka.order import Quantities
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
 from plitka.render import render_colormap, render_tile
@@ -78,6 +79,7 @@ class Generation:
     plan: DiffusionPlan | None = None  # with engine sdxl
     diffusion: DiffusionResult | None = None
     cpu_fallback: str = ""  # why the generation ran on the CPU instead of the GPU
+    order: Quantities | None = None  # quantities to order, where the request gave an area
     report: dict[str, Any] = field(default_factory=dict)
     photo: Image.Image | None = None  # re-colour this picture instead of making one (engine "recolor")
     lock: LockResult | None = None
@@ -302,6 +304,7 @@ def build_report(
         "timings": dict(run.timings.seconds),
         "version": __version__,
         **({"diffusion": diffusion_report(run.diffusion, run.cpu_fallback)} if run.diffusion else {}),
+        **({"order": run.order.to_dict()} if run.order else {}),
     }
 
 

@@ -20,6 +20,13 @@ def test_schema_carries_the_form_constraints():
         "output_format",
         "engine",
         "image",
+        "area",
+        "area_unit",
+        "depth_mm",
+        "bulk_density",
+        "binder_percent",
+        "wastage_percent",
+        "sheet",
     ]
     assert (inputs["image"]["format"], inputs["image"]["nullable"]) == ("uri", True)
     assert schemas["angle"]["enum"] == list(ANGLES)

@@ -274,3 +274,52 @@ def test_form_values_of_the_wrong_type_are_refused():
     assert field_and_message(colors="red", angle=45.0)[0] == "angle"
     assert field_and_message(colors="red", seed=True)[0] == "seed"
     assert field_and_message(colors=["red"])[0] == "colors"
+
+
+# --- parts (issue 33) ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2 parts red, 1 part white", {"RED": 66.667, "WHITE": 33.333}),
+        ("2:1 red/white", {"RED": 66.667, "WHITE": 33.333}),
+        ("red/white 2:1", {"RED": 66.667, "WHITE": 33.333}),
+        ("red 2 parts, white 1 part", {"RED": 66.667, "WHITE": 33.333}),
+        ("красный 2 части, белый 1 часть", {"RED": 66.667, "WHITE": 33.333}),
+        ("красный 3 ч., белый 1 ч.", {"RED": 75.0, "WHITE": 25.0}),
+        ("1:1:2 red, white and black", {"RED": 25.0, "WHITE": 25.0, "BLACK": 50.0}),
+        ("1 pt red 3 pts white", {"RED": 25.0, "WHITE": 75.0}),
+        ("1.5 parts red, 0.5 part white", {"RED": 75.0, "WHITE": 25.0}),
+        ("60:40 red/white", {"RED": 60.0, "WHITE": 40.0}),
+        ("1 part red", {"RED": 100.0}),
+    ],
+)
+def test_parts_and_ratios_give_percent_of_their_total(text, expected):
+    assert parse_color_text(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("2 parts red, 40% white", "plain counts"),
+        ("60%:40% red/white", "plain counts"),
+        ("red 2 parts, white 1", "every share in parts"),
+        ("0:1 red/white", "above 0 and at most 1000"),
+        ("2000 parts red, 1 part white", "above 0 and at most 1000"),
+        ("1:1 red", "a ratio of 2 numbers needs 2 colours"),
+        ("1:1:1 red/white", "a ratio of 3 numbers needs 3 colours"),
+        ("1:1:1:1:1 red/white/black/blue/yellow", "at most 4 colours"),
+        ("2 partsred, 1 part white", "every share in parts"),
+    ],
+)
+def test_bad_parts_are_refused_naming_colors(text, fragment):
+    with pytest.raises(RequestError, match=fragment) as error:
+        parse_color_text(text)
+    assert error.value.field == "colors"
+
+
+def test_part_words_are_words_not_prefixes():
+    # 'pt' begins no palette name, but a part word must stand alone: '2 ptred' is not '2 pt red'
+    with pytest.raises(RequestError, match="unknown colour"):
+        parse_color_text("60 ptred, 40 white")

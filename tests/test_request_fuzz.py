@@ -49,6 +49,13 @@ PIECES = [
     "\x7f",
     "\x00",
     "😀",
+    " parts ",
+    " part",
+    "части",
+    "ч.",
+    ":",
+    "2:1",
+    "pts",
 ]
 adversarial = st.lists(st.sampled_from(PIECES), max_size=400).map("".join)
 repeated = st.tuples(st.sampled_from(PIECES), st.sampled_from(PIECES), st.integers(1, MAX_COLORS_TEXT)).map(
@@ -133,6 +140,10 @@ def test_any_params_json_parses_in_bounded_time_or_names_the_field(text):
         "1." * (MAX_COLORS_TEXT // 2),
         "-1" * (MAX_COLORS_TEXT // 2),
         "1 %" * (MAX_COLORS_TEXT // 3),
+        "1:" * (MAX_COLORS_TEXT // 2),
+        "1 part" * (MAX_COLORS_TEXT // 6),
+        "1 partsssss" * (MAX_COLORS_TEXT // 11),
+        "1:1 " + "red/" * ((MAX_COLORS_TEXT - 4) // 4),
     ],
 )
 def test_the_runs_that_made_the_old_parser_quadratic_parse_in_bounded_time(text):

@@ -314,6 +314,143 @@ MUTATIONS = (
         ),
         "the lightness match compares repainted pixels with all of the colour's pixels, themselves included",
     ),
+    Mutation(
+        "order-wastage-ignored",
+        "plitka/order/quantities.py",
+        "rubber = laid * (1 + assumptions.wastage)",
+        "rubber = laid",
+        (
+            "tests/test_order.py::test_order_of_120_m2_at_15_mm_in_60_40_red_white",
+            "tests/test_order.py::test_order_of_four_colours_in_20_kg_bags",
+        ),
+        "the quantities leave out the wastage allowance",
+    ),
+    Mutation(
+        "order-bags-without-the-float-guard",
+        "plitka/order/quantities.py",
+        "return math.ceil(round(kg / bag_kg, 6))",
+        "return math.ceil(kg / bag_kg)",
+        ("tests/test_order.py::test_a_whole_number_of_bags_is_not_rounded_up_to_one_more",),
+        "350.00000000000006 kg is ordered as 15 bags of 25 kg instead of 14",
+    ),
+    Mutation(
+        "order-bags-rounded-to-nearest",
+        "plitka/order/quantities.py",
+        "return math.ceil(round(kg / bag_kg, 6))",
+        "return round(kg / bag_kg)",
+        (
+            "tests/test_order.py::test_order_of_four_colours_in_20_kg_bags",
+            "tests/test_order.py::test_every_colour_of_a_tiny_order_gets_a_whole_bag",
+        ),
+        "bags are rounded to the nearest, not up: the order falls short",
+    ),
+    Mutation(
+        "order-square-feet-not-converted",
+        "plitka/order/quantities.py",
+        'area_m2 = area / SQUARE_FEET_PER_M2 if unit == "ft2" else float(area)',
+        "area_m2 = float(area)",
+        (
+            "tests/test_order.py::test_order_in_square_feet_with_parts_and_other_assumptions",
+            "tests/test_server_order.py::test_square_feet_parts_and_set_assumptions",
+        ),
+        "an area in ft² is taken as m²",
+    ),
+    Mutation(
+        "order-binder-share-ignored",
+        "plitka/order/quantities.py",
+        "laid, rubber, colours, rubber * assumptions.binder_share",
+        "laid, rubber, colours, rubber * 0.2",
+        ("tests/test_order.py::test_order_in_square_feet_with_parts_and_other_assumptions",),
+        "the binder share set by the caller is ignored (always 20%)",
+    ),
+    Mutation(
+        "parts-taken-as-percent",
+        "plitka/request.py",
+        "return [100 * value / total for value in values]",
+        "return values",
+        (
+            "tests/test_request.py::test_parts_and_ratios_give_percent_of_their_total"
+            "[2 parts red, 1 part white-expected0]",
+            "tests/test_request.py::test_parts_and_ratios_give_percent_of_their_total"
+            "[2:1 red/white-expected1]",
+        ),
+        "counts of parts are sent on as percent (2 parts red, 1 part white: refused as 3%)",
+    ),
+    Mutation(
+        "ratio-not-recognised",
+        "plitka/request.py",
+        'if any(gap != ":" for gap in gaps):',
+        "if True:",
+        (
+            "tests/test_request.py::test_parts_and_ratios_give_percent_of_their_total"
+            "[2:1 red/white-expected1]",
+        ),
+        "'2:1 red/white' is not read as a ratio",
+    ),
+    Mutation(
+        "parts-mixed-with-percent",
+        "plitka/request.py",
+        "if any(counted) and not all(counted):",
+        "if False:",
+        (
+            "tests/test_request.py::test_bad_parts_are_refused_naming_colors"
+            "[red 2 parts, white 1-every share in parts]",
+        ),
+        "'red 2 parts, white 1' is accepted as 2 parts and 1 part",
+    ),
+    Mutation(
+        "share-code-check-ignored",
+        "plitka/order/share.py",
+        "if check != _check(body):",
+        "if False:",
+        (
+            "tests/test_order.py::test_a_mistyped_character_is_caught_by_the_check",
+            "tests/test_order.py::test_garbage_share_codes_are_refused_naming_the_code[RED60-WHITE40-A0-S7-QS-00]",
+        ),
+        "a share code with a mistyped character opens another tile",
+    ),
+    Mutation(
+        "sheet-without-assumptions",
+        "plitka/order/sheet.py",
+        "return _lines(canvas, order.assumptions.describe(), y - 16)",
+        "return y - 16",
+        (
+            "tests/test_order.py::test_sheet_command_writes_a_pdf_whose_text_holds_codes_shares_kg_bags_and_assumptions",
+        ),
+        "the spec sheet prints the quantities without the assumptions they rest on",
+    ),
+    Mutation(
+        "api-order-dropped",
+        "predict.py",
+        "generation.order = order",
+        "generation.order = None",
+        ("tests/test_server_order.py::test_area_and_depth_put_the_order_in_the_report",),
+        "the API takes area and depth but report.json has no order",
+    ),
+    Mutation(
+        "studio-link-without-the-seed-used",
+        "plitka/studio/static/order.js",
+        "seed: String(report.seed)",
+        "seed: String(input.seed)",
+        ("tests/test_studio_order.py::test_a_studio_link_and_its_code_reopen_the_same_tile",),
+        "a link made after a random seed (-1) carries -1, so it opens another tile",
+    ),
+    Mutation(
+        "studio-parts-mode-sends-percent",
+        "plitka/studio/static/order.js",
+        "    if (!this.parts) return null;\n",
+        "    return null;\n",
+        ("tests/test_studio_order.py::test_parts_mode_steps_parts_and_snaps_to_halves_thirds_quarters",),
+        "parts mode shows 2:1 but sends the sliders' rounded 66.5 / 33.5",
+    ),
+    Mutation(
+        "api-sheet-not-returned",
+        "predict.py",
+        'if inputs.get("sheet"):',
+        "if False:",
+        ("tests/test_server_order.py::test_sheet_input_adds_the_pdf_as_a_fifth_output",),
+        "the API takes sheet=true but returns only the four usual outputs",
+    ),
 )
 
 

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from plitka.request import RequestError
+from plitka.studio import order
 from plitka.studio.backends import Backend, BackendError, CogBackend, input_properties
 from plitka.studio.errors import FieldError
 from plitka.studio.predictions import Prediction, PredictionStore
@@ -137,6 +139,16 @@ class Handler(BaseHTTPRequestHandler):
             return self._bytes(data, "image/png", cache=True)
         if match := _OUTPUT.fullmatch(path):
             return self._output(match["id"], int(match["index"]))
+        if path == "/api/share":
+            return self._json(order.share(query))
+        if match := re.fullmatch(r"/api/predictions/(?P<id>[0-9a-f]{32})/sheet\.pdf", path):
+            prediction = self.studio.store.get(match["id"])
+            if prediction is None:
+                raise RequestRefused(HTTPStatus.NOT_FOUND, None, "no such prediction")
+            pdf, name = order.sheet(prediction, query)
+            return self._bytes(
+                pdf, "application/pdf", extra={"Content-Disposition": f'attachment; filename="{name}"'}
+            )
         if match := re.fullmatch(r"/api/predictions/(?P<id>[0-9a-f]{32})", path):
             after = _int(query.get("after", ["-1"])[0], "after")
             prediction = self.studio.store.wait(match["id"], after, LONG_POLL)
@@ -172,6 +184,8 @@ class Handler(BaseHTTPRequestHandler):
             route(url.path, query)
         except RequestRefused as refused:
             self._json({"error": refused.error.to_dict()}, refused.status)
+        except RequestError as error:  # the order routes: one input of the query, named
+            self._json({"error": FieldError(error.field, str(error)).to_dict()}, HTTPStatus.BAD_REQUEST)
         except BackendError as error:
             self._json({"error": FieldError(None, str(error)).to_dict()}, HTTPStatus.BAD_GATEWAY)
         except (BrokenPipeError, ConnectionResetError):

@@ -92,6 +92,7 @@ function scaleTo(weights, total) {
 function setShare(index, halfPoints) {
   const chosen = state.selected;
   if (chosen.length === 1) { chosen[0].units = HALF_POINTS; return; }
+  window.order?.edited();
   const units = Math.min(HALF_POINTS, Math.max(0, Math.round(halfPoints)));
   const others = chosen.filter((_, i) => i !== index);
   const rest = scaleTo(others.map((c) => c.units), HALF_POINTS - units);
@@ -101,6 +102,7 @@ function setShare(index, halfPoints) {
 
 function toggleColour(code) {
   clearErrors();
+  window.order?.edited();
   const at = state.selected.findIndex((c) => c.code === code);
   if (at >= 0) {
     state.selected.splice(at, 1);
@@ -119,7 +121,7 @@ function toggleColour(code) {
 }
 
 function mixText() {
-  return state.selected.map((c) => `${c.units / 2}% ${c.code}`).join(", ");
+  return window.order?.mixText() ?? state.selected.map((c) => `${c.units / 2}% ${c.code}`).join(", ");
 }
 
 // --- rendering the form ---------------------------------------------------------------------------
@@ -147,6 +149,7 @@ function renderShares() {
   }
   const total = state.selected.reduce((a, c) => a + c.units, 0);
   $("shares-total").textContent = state.selected.length ? t("total", { n: percent(total) }) : "";
+  window.order?.afterShares(); // parts mode (order.js)
 }
 
 function shareRow(chosen, index) {
@@ -215,6 +218,7 @@ function applyLanguage(lang) {
   renderSettings();
   if (state.current) renderPrediction(state.current);
   renderRecent();
+  window.order?.render();
 }
 
 // --- errors beside their fields -------------------------------------------------------------------
@@ -384,6 +388,7 @@ async function loadReport(current, outputs) {
   $("download-report").download = `${stem}-report.json`;
   $("downloads").hidden = false;
   addRecent({ id: current.prediction.id, colors: current.input.colors, picture: picture.url, report });
+  window.order?.onReport(current, report); // the link, the share code, the sheet (order.js)
 }
 
 function renderChart(report, box = $("chart")) {
@@ -485,7 +490,9 @@ async function start() {
   $("image-field").hidden = !config.image_input;
   $("seed").value = "7";
   applyLanguage(state.lang);
+  const opened = await window.order?.start(); // a link's request (order.js)
   document.body.dataset.ready = "true";
+  if (opened) $("studio").requestSubmit();
 }
 
 async function loadConfig() {
