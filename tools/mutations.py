@@ -251,6 +251,33 @@ MUTATIONS = (
         ),
         "the ragged edge counts three sides of the edge band: crumbs along the fourth seem to reach in",
     ),
+    Mutation(
+        "scene-texture-not-wrapped",
+        "plitka/scene/texture.py",
+        "out_pixels[:, :band][laid] = pixels[:, period : period + band][laid]",
+        "pass",
+        ("tests/test_scene.py::test_texture_repeats_without_a_seam",),
+        "the scene texture is a plain crop: the crumbs crossing the period boundary are not laid in",
+    ),
+    Mutation(
+        "room-shading-dropped",
+        "plitka/scene/photo.py",
+        "surface = sample(texture, x_mm, y_mm, footprint) * _shading(pixels, inside, corners)[..., None]",
+        "surface = sample(texture, x_mm, y_mm, footprint)",
+        ("tests/test_server_scene.py::test_scene_and_room_photo_come_after_the_four_outputs",),
+        "the surface laid into the room photo ignores the photo's light and shadows",
+    ),
+    Mutation(
+        "room-corners-convexity-unchecked",
+        "plitka/scene/request.py",
+        "if not ((turns > 0).all() or (turns < 0).all()):",
+        "if not ((turns > 0).any() or (turns < 0).any()):",
+        (
+            "tests/test_scene.py::test_corners_must_make_a_fair_quadrilateral[corners0-convex]",
+            "tests/test_scene.py::test_corners_must_make_a_fair_quadrilateral[corners1-convex]",
+        ),
+        "crossed or folded room corners are accepted",
+    ),
 )
 
 
