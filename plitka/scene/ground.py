@@ -136,7 +136,7 @@ def playground(texture: Texture, size: tuple[int, int] = SCENE_SIZE) -> Image.Im
     sky = _vertical_gradient(height, width, (120, 165, 220), (215, 228, 240))
     wall_y, wall_x = _wall_hit(ground, camera, fence_mm)
     # trees: a ragged dark-green band above the fence
-    tree_top = 2600 + 500 * _smooth_noise((1, width), 30, 5)[0]
+    tree_top = 2300 + 120 * _smooth_noise((1, width), 6, 5)[0] + 300 * _smooth_noise((1, width), 45, 4)[0]
     trees = (wall_y < tree_top[None, :]) & (wall_y > 0)
     leaf = 1 + 0.25 * _smooth_noise((height, width), 3, 6)[..., None]
     backdrop = np.where(trees[..., None], np.array([52, 88, 46], np.float32) * leaf, sky)
@@ -192,7 +192,7 @@ def gym(texture: Texture, size: tuple[int, int] = SCENE_SIZE) -> Image.Image:
 def terrace(texture: Texture, size: tuple[int, int] = SCENE_SIZE) -> Image.Image:
     """A roof terrace: the surface to a glass railing 5 m away, a house wall on the left, a warm evening
     sky, the low sun through the railing."""
-    camera = Camera(height_mm=1650, pitch_deg=10, fov_deg=60)
+    camera = Camera(height_mm=1650, pitch_deg=13, fov_deg=60)
     ground = cast(camera, size)
     width, height = size
     edge_mm = 5000.0
