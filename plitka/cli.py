@@ -68,6 +68,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     generate.add_argument("--engine", default=defaults["engine"], help=", ".join(ENGINES))
     generate.add_argument("--out", type=Path, default=Path("out"), help="folder for the four outputs")
+    generate.add_argument(
+        "--scene", default="none", help="also lay the surface in a scene: playground, gym, terrace"
+    )
+    generate.add_argument(
+        "--room-photo", type=Path, help="also lay the surface into this photo (docs/scene.md)"
+    )
+    generate.add_argument(
+        "--room-corners",
+        help="its floor area: 'x1,y1,...,x4,y4' (far left, far right, near right, near left)",
+    )
+    generate.add_argument("--room-width", type=float, default=3.0, help="that area's real width in metres")
     generate.set_defaults(handler=_generate)
 
     recolor = commands.add_parser(
@@ -156,6 +167,9 @@ def _generate(args: argparse.Namespace) -> int:
         output_format=args.output_format,
         engine=args.engine,
     )
+    from plitka.scene import build_scene_request, scene_outputs
+
+    scene = build_scene_request(args.scene, args.room_photo, args.room_corners, args.room_width)
     service = TileService()
     try:
         service.setup()
@@ -163,6 +177,18 @@ def _generate(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         for output in service.generate(generation, args.out):
             print(f"{output.kind:9s} {output.path}")
+        if scene.wanted and generation.layout is not None:
+            quality = service.settings.image_quality
+            for path in scene_outputs(
+                scene,
+                generation.layout,
+                generation.final,
+                request.angle,
+                args.out,
+                request.output_format,
+                quality,
+            ):
+                print(f"{path.stem:9s} {path}")
     finally:
         service.teardown()
     print(json.dumps({key: generation.report[key] for key in ("requested", "measured", "seed", "engine")}))

@@ -116,3 +116,32 @@ def test_scene_inputs_are_checked():
         build_scene_request(room_width_m=float("nan"))
     assert not build_scene_request().wanted
     assert build_scene_request(scene="gym").wanted
+
+
+def test_cli_generate_writes_the_scene_and_the_room_photo(tmp_path, capsys):
+    from plitka.cli import main
+
+    photo = tmp_path / "room.png"
+    Image.new("RGB", (600, 400), (150, 150, 150)).save(photo)
+    argv = ["generate", "50% blue, 50% yellow", "--seed", "2", "--quality", "preview", "--out", str(tmp_path)]
+    assert (
+        main(
+            [
+                *argv,
+                "--scene",
+                "terrace",
+                "--room-photo",
+                str(photo),
+                "--room-corners",
+                "0,200,600,200,600,400,0,400",
+            ]
+        )
+        == 0
+    )
+    assert Image.open(tmp_path / "scene.png").size == (1200, 800)
+    room = np.asarray(Image.open(tmp_path / "room.png")).astype(float)
+    assert room.shape == (400, 600, 3)
+    assert np.abs(room[:190] - 150).max() <= 1  # above the floor area: the photo as it was
+    assert room[220:].std(axis=(0, 1)).mean() > 10  # the floor: crumb, not the flat grey
+    assert main([*argv, "--scene", "beach"]) == 2
+    assert "scene: 'beach' is not one of none, playground, gym, terrace" in capsys.readouterr().err
