@@ -92,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     recolor.add_argument("--out", type=Path, default=Path("out"), help="folder for the four outputs")
     recolor.set_defaults(handler=_recolor)
 
+    match = commands.add_parser("match", help="the 2- and 3-colour mixes whose look is nearest to a colour")
+    match.add_argument("target", nargs="?", help="a hex colour, e.g. '#8a3b2c' (or --image and --at)")
+    match.add_argument("--image", type=Path, help="pick the target colour from this picture...")
+    match.add_argument("--at", help="...at this pixel, 'x,y'")
+    match.add_argument("--count", type=int, default=5, help="how many mixes (1-10)")
+    match.add_argument("--out", type=Path, help="also write a picture of each mix here (match.png)")
+    match.set_defaults(handler=_match)
+
     measure = commands.add_parser("measure", help="estimate the colour proportions visible in an image")
     measure.add_argument("image", type=Path)
     measure.add_argument(
@@ -208,6 +216,30 @@ def _recolor(args: argparse.Namespace) -> int:
         print(f"{output.kind:9s} {output.path}")
     report = generation.report
     print(json.dumps({key: report[key] for key in ("requested", "measured_before_lock", "measured")}))
+    return 0
+
+
+def _match(args: argparse.Namespace) -> int:
+    from plitka.lock.photo import load_photo
+    from plitka.match import best_mixes, hex_of, match_sheet, parse_hex, picked_pixel
+
+    if (args.target is None) == (args.image is None) or (args.image is None) != (args.at is None):
+        raise RequestError("target", "give a hex colour, or --image with --at 'x,y'")
+    target = parse_hex(args.target) if args.target else picked_pixel(load_photo(args.image), args.at)
+    matches = best_mixes(target, args.count)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        match_sheet(target, matches).save(args.out / "match.png")
+    rows = [
+        {
+            "mix": m.describe(),
+            "shares": m.shares,
+            "look": hex_of(m.look_rgb),
+            "delta_e2000": m.delta_e,
+        }
+        for m in matches
+    ]
+    print(json.dumps({"target": hex_of(target), "mixes": rows}, ensure_ascii=False, indent=1))
     return 0
 
 

@@ -278,6 +278,22 @@ MUTATIONS = (
         ),
         "crossed or folded room corners are accepted",
     ),
+    Mutation(
+        "match-look-averaged-in-srgb",
+        "plitka/match/match.py",
+        "linear = _to_linear(np.array([palette[code].rgb for code in codes], np.float64) / 255)",
+        "linear = np.array([palette[code].rgb for code in codes], np.float64) / 255",
+        ("tests/test_match.py::test_the_look_of_a_mix_is_found_again",),
+        "reverse match averages a mix's colours in sRGB, not in linear light",
+    ),
+    Mutation(
+        "ciede2000-without-rotation",
+        "plitka/match/match.py",
+        "+ r_t * (dc / s_c) * (dhh / s_h)",
+        "+ 0 * r_t * (dc / s_c) * (dhh / s_h)",
+        ("tests/test_match.py::test_ciede2000_matches_the_published_pairs_and_scikit_image",),
+        "CIEDE2000 without its blue-region rotation term",
+    ),
 )
 
 
