@@ -80,6 +80,7 @@ def test_scene_and_room_photo_come_after_the_four_outputs(server):
     *_, report, scene, room = result["output"]
     assert len(result["output"]) == 6
     assert json.loads(decode(report))["requested"] == {"BLUE": 50.0, "YELLOW": 50.0}
+    assert result["metrics"]["timing"]["scene_s"] > 0
     assert Image.open(io.BytesIO(decode(scene))).size == (1200, 800)
     scene_pixels = picture(scene)
     ground = scene_pixels[700:]  # the near ground: the mix, blue and yellow, not grey or green
