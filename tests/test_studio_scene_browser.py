@@ -120,3 +120,30 @@ def test_crossed_corners_are_refused_beside_the_photo(page, tmp_path):
     assert by_id(page, "room_corners-error").text.startswith(
         "room_corners: the four corners must make a convex"
     )
+
+
+def test_match_a_colour_and_use_the_mix(page):
+    page.execute_script(
+        "const input = document.getElementById('match-target'); input.value = '#8a3b2c';"
+        "input.dispatchEvent(new Event('input', { bubbles: true }));"
+    )
+    by_id(page, "match-find").click()
+    until(page, lambda d: len(d.find_elements("css selector", "#match-results li")) == 5)
+    first = page.find_element("css selector", "#match-results li")
+    assert first.get_attribute("data-mix") == "10% BLACK, 90% TERCOT"
+    assert "ΔE2000 2.18" in first.text
+    first.find_element("css selector", "button.match-use").click()
+    assert by_id(page, "share-BLACK").get_attribute("value") == "10"
+    assert by_id(page, "share-TERCOT").get_attribute("value") == "90"
+    assert by_id(page, "shares-total").text == "Total: 100%"
+
+
+def test_match_refuses_a_bad_colour_naming_it(page):
+    answer = page.execute_script(
+        "return fetch('/api/match?target=zz').then(async (r) => [r.status, await r.json()])"
+    )
+    assert answer[0] == 400
+    assert answer[1]["error"]["field"] == "target"
+    assert answer[1]["error"]["message"].startswith("target: 'zz' is not a colour")
+    answer = page.execute_script("return fetch('/api/match?target=8a3b2c&count=99').then((r) => r.status)")
+    assert answer == 400

@@ -294,6 +294,14 @@ MUTATIONS = (
         ("tests/test_match.py::test_ciede2000_matches_the_published_pairs_and_scikit_image",),
         "CIEDE2000 without its blue-region rotation term",
     ),
+    Mutation(
+        "studio-room-corners-swapped",
+        "plitka/studio/static/scene.js",
+        "`${Math.round(x * width)},${Math.round(y * height)}`",
+        "`${Math.round(y * height)},${Math.round(x * width)}`",
+        ("tests/test_studio_scene_browser.py::test_scene_and_own_photo_with_dragged_corners",),
+        "the studio sends the room corners as y,x instead of x,y",
+    ),
 )
 
 

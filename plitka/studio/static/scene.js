@@ -24,7 +24,7 @@ Object.assign(TEXT.ru, {
 Object.assign(FIELDS_BY_INPUT, { scene: "scene", room_photo: "room_photo", room_corners: "room_corners", room_width_m: "room_width_m" });
 
 const START_CORNERS = [[0.3, 0.55], [0.7, 0.55], [0.95, 0.95], [0.05, 0.95]]; // fractions of the photo
-const room = { reading: null, size: null, corners: START_CORNERS.map((c) => [...c]), shown: {} };
+const room = { reading: null, size: null, corners: START_CORNERS.map((c) => [...c]), shown: "" };
 
 function sceneField(id, labelKey, control, extra = []) {
   return el("div", { className: "field" }, [
@@ -163,12 +163,10 @@ window.sceneOutputs = (prediction, input) => {
   const box = $("scene-results");
   if (!box) return;
   const extra = prediction.outputs.slice(4);
+  const key = `${prediction.id}:${extra.length}:${state.lang}`;
+  if (room.shown === key) return; // drawn already: the page re-renders every second while it waits
+  room.shown = key;
   const kinds = [...(input.scene ? ["scene"] : []), ...(input.room_photo ? ["room"] : [])];
-  if (!kinds.length || !extra.length) {
-    if (room.shown.id !== prediction.id) { box.replaceChildren(); room.shown = { id: prediction.id }; }
-    return;
-  }
-  room.shown = { id: prediction.id };
   box.replaceChildren(...extra.map((output, index) => {
     const kind = kinds[index] || "scene";
     const caption = kind === "room" ? t("roomCaption") : t("sceneCaption", { name: TEXT[state.lang].sceneNames[input.scene] || input.scene });
