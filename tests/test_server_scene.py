@@ -154,3 +154,20 @@ def test_schema_refuses_scene_values_outside_the_form(server, inputs, field):
     result = predict(server, colors="red", **inputs)
     assert result["http_status"] == 422, result
     assert field in json.dumps(result)
+
+
+def test_an_sdxl_scene_is_cut_from_the_diffused_final(tmp_path_factory, tiny_weights):
+    """With engine=sdxl (tiny random weights) the scene shows the final picture, not a fresh render:
+    it differs from the procedural scene of the same layout."""
+    small = json.dumps({"overrides": {"resolution": 512, "steps": 2}})
+    with running_server(tmp_path_factory.mktemp("sdxl"), **tiny_weights.environment()) as url:
+        scenes = {}
+        for engine in ("sdxl", "procedural"):
+            result = predict(
+                url, colors="60% red, 40% white", params_json=small, seed=5, engine=engine, scene="gym"
+            )
+            assert result["status"] == "succeeded", result.get("error")
+            assert json.loads(decode(result["output"][3]))["engine"] == engine
+            scenes[engine] = picture(result["output"][4])
+    near = slice(600, 800)
+    assert np.abs(scenes["sdxl"][near] - scenes["procedural"][near]).mean() > 2

@@ -302,6 +302,14 @@ MUTATIONS = (
         ("tests/test_studio_scene_browser.py::test_scene_and_own_photo_with_dragged_corners",),
         "the studio sends the room corners as y,x instead of x,y",
     ),
+    Mutation(
+        "scene-ignores-the-final",
+        "plitka/scene/outputs.py",
+        "source = final if angle == 0 and final is not None and final.width == layout.size else None",
+        "source = None",
+        ("tests/test_server_scene.py::test_an_sdxl_scene_is_cut_from_the_diffused_final",),
+        "the scene shows a fresh procedural render instead of the prediction's (diffused) final picture",
+    ),
 )
 
 
