@@ -136,7 +136,7 @@ def playground(texture: Texture, size: tuple[int, int] = SCENE_SIZE) -> Image.Im
     sky = _vertical_gradient(height, width, (120, 165, 220), (215, 228, 240))
     wall_y, wall_x = _wall_hit(ground, camera, fence_mm)
     # trees: a ragged dark-green band above the fence
-    tree_top = 2300 + 120 * _smooth_noise((1, width), 6, 5)[0] + 300 * _smooth_noise((1, width), 45, 4)[0]
+    tree_top = 2300 + 150 * _smooth_noise((1, width), 14, 5)[0] + 300 * _smooth_noise((1, width), 45, 4)[0]
     trees = (wall_y < tree_top[None, :]) & (wall_y > 0)
     leaf = 1 + 0.25 * _smooth_noise((height, width), 3, 6)[..., None]
     backdrop = np.where(trees[..., None], np.array([52, 88, 46], np.float32) * leaf, sky)
