@@ -40,6 +40,8 @@ from plitka.order.quantities import (
 from plitka.order.sheet import write_sheet_file
 from plitka.presets import QUALITY_PRESETS
 from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
+from plitka.scene import SCENE_CHOICES, build_scene_request, scene_outputs
+from plitka.scene.request import MAX_CORNERS_TEXT, ROOM_WIDTH_RANGE_M
 from plitka.service import Generation, TileService
 from plitka.settings import SettingsError, configure_logging, get_settings
 
@@ -48,6 +50,8 @@ ORDER_INPUTS = ("area", "area_unit", "depth_mm", "bulk_density", "binder_percent
 DEFAULT_ASSUMPTIONS = Assumptions()
 # The form's bound in ft², the larger unit count; an area over AREA_M2_RANGE in m² is refused by name.
 MAX_AREA_INPUT = round(AREA_M2_RANGE[1] * SQUARE_FEET_PER_M2)
+SCENE_INPUTS = ("scene", "room_photo", "room_corners", "room_width_m")
+NOT_IN_REQUEST = ("image", "sheet", *ORDER_INPUTS, *SCENE_INPUTS)
 
 
 def declared_concurrency() -> int:
@@ -169,9 +173,35 @@ class Predictor(BaseRunner):
             description="Also return the one-page A4 spec sheet (PDF) as a fifth output, after report.json: "
             "picture, 1:1 crop, codes, ordered and measured shares, quantities (with an area), share code.",
         ),
+        scene: str = Input(
+            default="none",
+            choices=list(SCENE_CHOICES),
+            description="Also show the surface laid in a scene (an extra output after report.json).",
+        ),
+        room_photo: Optional[Path] = Input(  # noqa: UP045, B008
+            default=None,
+            description=(
+                "Optional photo of the customer's own place (JPEG, PNG, WebP; 256 px to 25 megapixels): the "
+                "surface is laid into the floor area given by room_corners (an extra output, last)."
+            ),
+        ),
+        room_corners: Optional[str] = Input(  # noqa: UP045
+            default=None,
+            max_length=MAX_CORNERS_TEXT,
+            description=(
+                "The floor area in room_photo: 'x1,y1,x2,y2,x3,y3,x4,y4', pixels of its far left, far right, "
+                "near right and near left corners (a convex quadrilateral)."
+            ),
+        ),
+        room_width_m: float = Input(
+            default=3.0,
+            ge=ROOM_WIDTH_RANGE_M[0],
+            le=ROOM_WIDTH_RANGE_M[1],
+            description="The real width of that floor area in metres (it is taken as a square): the scale.",
+        ),
     ) -> Iterator[Path]:
-        """Preview, final image, colour map and report.json (then the spec sheet where asked), each
-        yielded as soon as it is written."""
+        """Preview, final image, colour map and report.json, each yielded as soon as it is written; then
+        the spec sheet, the scene and the room photo where asked for."""
         inputs = {
             "colors": colors,
             "params_json": params_json,
@@ -188,6 +218,10 @@ class Predictor(BaseRunner):
             "binder_percent": binder_percent,
             "wastage_percent": wastage_percent,
             "sheet": sheet,
+            "scene": scene,
+            "room_photo": room_photo,
+            "room_corners": room_corners,
+            "room_width_m": room_width_m,
         }
         yield from self.stream(inputs, threading.Event())
 
@@ -197,12 +231,13 @@ class Predictor(BaseRunner):
         generation: Generation | None = None
         status = "failed"
         try:
-            form = {
-                key: value for key, value in inputs.items() if key not in ("image", "sheet", *ORDER_INPUTS)
-            }
+            form = {key: value for key, value in inputs.items() if key not in NOT_IN_REQUEST}
             request = build_request(**form, prompt_max_length=self.service.settings.prompt_limit())
             order = order_from_inputs(inputs, request.mix)
             photo = load_photo(inputs["image"]) if inputs.get("image") is not None else None
+            scene = build_scene_request(**{key: inputs[key] for key in SCENE_INPUTS if key in inputs})
+            if scene.wanted and photo is not None:
+                raise RequestError("scene", "not with image yet: ask for the scene without an image")
             generation = self.service.start(request, cancel, photo)  # may probe weight sources
             generation.order = order
             folder = self.service.new_output_folder()
@@ -212,6 +247,10 @@ class Predictor(BaseRunner):
                 yield Path(output.path)
             if inputs.get("sheet"):
                 yield Path(write_sheet_file(generation.report, written["final"], generation.order, folder))
+            if scene.wanted and generation.layout is not None:
+                with generation.timings.measure("scene"):
+                    pictures = list(self._scene_pictures(scene, generation, folder))
+                yield from pictures
             status = "succeeded"
             self._record_metrics(generation)
         except (CancelationException, Cancelled):
@@ -230,6 +269,20 @@ class Predictor(BaseRunner):
                 status,
                 generation.timings.seconds if generation else {},
             )
+
+    def _scene_pictures(self, scene: Any, generation: Generation, folder: Any) -> Iterator[Path]:
+        request = generation.request
+        assert generation.layout is not None
+        for path in scene_outputs(
+            scene,
+            generation.layout,
+            generation.final,
+            request.angle,
+            folder,
+            request.output_format,
+            self.service.settings.image_quality,
+        ):
+            yield Path(path)
 
     def _record_metrics(self, generation: Generation) -> None:
         for step, seconds in generation.timings.seconds.items():

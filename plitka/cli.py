@@ -78,6 +78,17 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument(
         "--code", help="a share code (plitka share) instead of the mix, angle, seed, quality"
     )
+    generate.add_argument(
+        "--scene", default="none", help="also lay the surface in a scene: playground, gym, terrace"
+    )
+    generate.add_argument(
+        "--room-photo", type=Path, help="also lay the surface into this photo (docs/scene.md)"
+    )
+    generate.add_argument(
+        "--room-corners",
+        help="its floor area: 'x1,y1,...,x4,y4' (far left, far right, near right, near left)",
+    )
+    generate.add_argument("--room-width", type=float, default=3.0, help="that area's real width in metres")
     generate.set_defaults(handler=_generate)
 
     sheet = commands.add_parser(
@@ -104,6 +115,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     recolor.add_argument("--out", type=Path, default=Path("out"), help="folder for the four outputs")
     recolor.set_defaults(handler=_recolor)
+
+    match = commands.add_parser("match", help="the 2- and 3-colour mixes whose look is nearest to a colour")
+    match.add_argument("target", nargs="?", help="a hex colour, e.g. '#8a3b2c' (or --image and --at)")
+    match.add_argument("--image", type=Path, help="pick the target colour from this picture...")
+    match.add_argument("--at", help="...at this pixel, 'x,y'")
+    match.add_argument("--count", type=int, default=5, help="how many mixes (1-10)")
+    match.add_argument("--out", type=Path, help="also write a picture of each mix here (match.png)")
+    match.set_defaults(handler=_match)
 
     measure = commands.add_parser("measure", help="estimate the colour proportions visible in an image")
     measure.add_argument("image", type=Path)
@@ -271,6 +290,7 @@ def _share(args: argparse.Namespace) -> int:
 
 
 def _generate(args: argparse.Namespace) -> int:
+    from plitka.scene import build_scene_request, scene_outputs
     from plitka.service import TileService
 
     if args.code:
@@ -287,6 +307,7 @@ def _generate(args: argparse.Namespace) -> int:
             output_format=args.output_format,
             engine=args.engine,
         )
+    scene = build_scene_request(args.scene, args.room_photo, args.room_corners, args.room_width)
     service = TileService()
     try:
         service.setup()
@@ -294,6 +315,18 @@ def _generate(args: argparse.Namespace) -> int:
         args.out.mkdir(parents=True, exist_ok=True)
         for output in service.generate(generation, args.out):
             print(f"{output.kind:9s} {output.path}")
+        if scene.wanted and generation.layout is not None:
+            quality = service.settings.image_quality
+            for path in scene_outputs(
+                scene,
+                generation.layout,
+                generation.final,
+                request.angle,
+                args.out,
+                request.output_format,
+                quality,
+            ):
+                print(f"{path.stem:9s} {path}")
     finally:
         service.teardown()
     print(json.dumps({key: generation.report[key] for key in ("requested", "measured", "seed", "engine")}))
@@ -313,6 +346,30 @@ def _recolor(args: argparse.Namespace) -> int:
         print(f"{output.kind:9s} {output.path}")
     report = generation.report
     print(json.dumps({key: report[key] for key in ("requested", "measured_before_lock", "measured")}))
+    return 0
+
+
+def _match(args: argparse.Namespace) -> int:
+    from plitka.lock.photo import load_photo
+    from plitka.match import best_mixes, hex_of, match_sheet, parse_hex, picked_pixel
+
+    if (args.target is None) == (args.image is None) or (args.image is None) != (args.at is None):
+        raise RequestError("target", "give a hex colour, or --image with --at 'x,y'")
+    target = parse_hex(args.target) if args.target else picked_pixel(load_photo(args.image), args.at)
+    matches = best_mixes(target, args.count)
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        match_sheet(target, matches).save(args.out / "match.png")
+    rows = [
+        {
+            "mix": m.describe(),
+            "shares": m.shares,
+            "look": hex_of(m.look_rgb),
+            "delta_e2000": m.delta_e,
+        }
+        for m in matches
+    ]
+    print(json.dumps({"target": hex_of(target), "mixes": rows}, ensure_ascii=False, indent=1))
     return 0
 
 

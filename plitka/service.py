@@ -85,6 +85,8 @@ class Generation:
     lock: LockResult | None = None
     measured_before_lock: dict[str, float] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)  # set: stop at the next step
+    layout: GranuleLayout | None = None  # kept for the scene outputs (plitka.scene)
+    final: Image.Image | None = None
 
 
 class TileService:
@@ -170,6 +172,7 @@ class TileService:
                 if request.overrides.lock is not False:
                     final = self._lock(run, final, picture_granules(layout, request.angle, final.width))
             final_path = self._save(final, folder / "final", request)
+        run.layout, run.final = layout, final
         yield Output("final", final_path)
         with run.timings.measure("colormap"):
             colormap_path = save_image(render_colormap(layout, request.mix), folder / "colormap", "png", 100)

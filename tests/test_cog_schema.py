@@ -27,8 +27,16 @@ def test_schema_carries_the_form_constraints():
         "binder_percent",
         "wastage_percent",
         "sheet",
+        "scene",
+        "room_photo",
+        "room_corners",
+        "room_width_m",
     ]
     assert (inputs["image"]["format"], inputs["image"]["nullable"]) == ("uri", True)
+    assert (inputs["room_photo"]["format"], inputs["room_photo"]["nullable"]) == ("uri", True)
+    assert schemas["scene"]["enum"] == ["none", "playground", "gym", "terrace"]
+    assert (inputs["room_width_m"]["minimum"], inputs["room_width_m"]["maximum"]) == (0.5, 50.0)
+    assert inputs["room_corners"]["maxLength"] == 200
     assert schemas["angle"]["enum"] == list(ANGLES)
     assert schemas["quality"]["enum"] == ["preview", "standard", "high"]
     assert (inputs["seed"]["minimum"], inputs["seed"]["maximum"], inputs["seed"]["default"]) == (

@@ -23,6 +23,7 @@ from plitka.request import RequestError
 from plitka.studio import order
 from plitka.studio.backends import Backend, BackendError, CogBackend, input_properties
 from plitka.studio.errors import FieldError
+from plitka.studio.matching import match_colour
 from plitka.studio.predictions import Prediction, PredictionStore
 from plitka.studio.swatches import SwatchCache, palette_rows
 
@@ -132,6 +133,11 @@ class Handler(BaseHTTPRequestHandler):
             return self._static(path.removeprefix("/static/"))
         if path == "/api/config":
             return self._json(self.studio.config())
+        if path == "/api/match":  # reverse match: a colour -> the nearest mixes (docs/match.md)
+            try:
+                return self._json(match_colour(query))
+            except RequestError as error:
+                raise RequestRefused(HTTPStatus.BAD_REQUEST, error.field, str(error)) from None
         if match := re.fullmatch(r"/api/swatches/(?P<code>[A-Z0-9_]{1,24})\.png", path):
             data = self.studio.swatches.png(match["code"])
             if data is None:

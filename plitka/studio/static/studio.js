@@ -253,6 +253,7 @@ async function generate(event) {
   const input = { colors: mixText(), angle: Number($("angle").value), quality: $("quality").value, seed: seedValue() };
   const image = await state.imageReading;
   if (image) input.image = image;
+  if (window.sceneInputs) Object.assign(input, await window.sceneInputs()); // scene.js
   let ticking = null;
   $("generate").disabled = true;
   $("downloads").hidden = true;
@@ -317,7 +318,7 @@ function renderPrediction(current) {
     setProgress(t("done", { s: seconds.toLocaleString(state.lang, { maximumFractionDigits: 2 }) }), 1);
   } else {
     const count = prediction.outputs.length;
-    const stage = [t(prediction.status === "starting" ? "queued" : "waitingPreview"), t("waitingFinal"), t("waitingMap"), t("waitingMap")][count];
+    const stage = [t(prediction.status === "starting" ? "queued" : "waitingPreview"), t("waitingFinal"), t("waitingMap"), t("waitingMap")][count] ?? t("waitingScene");
     const step = prediction.progress ? ` (${t("step", { a: prediction.progress.step, b: prediction.progress.steps })})` : "";
     const inFinal = count === 1 && prediction.progress ? prediction.progress.step / prediction.progress.steps : 0;
     setProgress(`${stage}${step} · ${elapsed}`, Math.min(1, (count + inFinal) / 4));
@@ -329,6 +330,7 @@ function renderPrediction(current) {
   const shownKind = $("result-image").dataset.kind;
   if (shownKind) $("result-caption").textContent = t(shownKind === "final" ? "final" : "preview");
   $("colormap-caption").textContent = outputs.colormap ? t("colormap") : "";
+  if (window.sceneOutputs) window.sceneOutputs(prediction, current.input); // scene.js
 }
 
 function showPicture(output, seen, id) {
