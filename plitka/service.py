@@ -30,7 +30,6 @@ from plitka.lock import LockResult, lock_colours
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
 from plitka.render import render_colormap
-from plitka.render.procedural import picture_granules
 from plitka.request import MAX_SEED, RANDOM_SEED, RequestError, TileRequest
 from plitka.settings import Settings, get_settings
 
@@ -170,7 +169,9 @@ class TileService:
                 run.timings.seconds["load"] = round(run.diffusion.load_seconds, 4)
                 run.timings.seconds["diffusion"] = round(run.diffusion.generate_seconds, 4)
                 if request.overrides.lock is not False:
-                    final = self._lock(run, final, picture_granules(layout, request.angle, final.width))
+                    final = self._lock(
+                        run, final, self.renderer.picture_granules(layout, request.angle, final.width)
+                    )
             final_path = self._save(final, folder / "final", request)
         yield Output("final", final_path)
         with run.timings.measure("colormap"):

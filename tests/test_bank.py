@@ -128,3 +128,17 @@ def test_the_service_refuses_to_start_on_a_missing_bank(tmp_path):
 
     with pytest.raises(BankError, match="manifest"):
         TileService(Settings(work_dir=tmp_path, renderer="bank", bank_dir=tmp_path / "nothing"))
+
+
+@pytest.mark.parametrize("turn", range(8))
+def test_the_turn_folded_into_the_warp_equals_turning_the_buffers(bank, turn):
+    import cv2
+
+    from plitka.bank import shade
+
+    heap = bank.heaps[0]
+    placement = shade._placement(heap.size, 30, 512)
+    turned = shade._warp(shade._oriented(heap.light, turn), placement[:2], 512, cv2.INTER_LINEAR, 0)
+    folded_matrix = (placement @ np.linalg.inv(shade._orientation(heap.size, turn)))[:2]
+    folded = shade._warp(heap.light, folded_matrix, 512, cv2.INTER_LINEAR, 0)
+    assert np.abs(turned - folded).max() < 0.01

@@ -11,10 +11,11 @@ from typing import Literal
 
 from PIL import Image
 
-from plitka.bank.shade import BankLayout, bank_layout, render_bank_tile
+from plitka.bank.shade import BankLayout, bank_layout, picture_granules, render_bank_tile
 from plitka.bank.store import DEFAULT_BANK, Bank, BankError, cached_bank, load_bank
 from plitka.layout import GranuleLayout, build_layout
 from plitka.render import render_tile
+from plitka.render.procedural import picture_granules as flat_picture_granules
 
 __all__ = [
     "DEFAULT_BANK",
@@ -46,6 +47,12 @@ class Renderer:
         if isinstance(layout, BankLayout):
             return render_bank_tile(layout, angle, size=size)
         return render_tile(layout, angle, size=size)
+
+    def picture_granules(self, layout: GranuleLayout, angle: int, size: int):
+        """Each picture pixel's granule id, as `render` draws it (for the colour lock)."""
+        if isinstance(layout, BankLayout):
+            return picture_granules(layout, angle, size)
+        return flat_picture_granules(layout, angle, size)
 
 
 def choose_renderer(requested: str, folder: Path | None = None) -> Renderer:

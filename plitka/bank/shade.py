@@ -11,6 +11,7 @@ sensor noise. Colours are never chosen per pixel, so the shares are those of the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -26,15 +27,17 @@ EXPOSURE = 1.0  # over the heap's own exposure (a typical lit crumb shows its pa
 ALBEDO_SPREAD = 0.08  # sigma of a crumb's albedo factor: crumbs of one colour differ a little
 BINDER_RGB = (20, 19, 18)  # the binder's colour as albedo, sRGB
 SHEEN = 1.0  # scale of the rendered sheen
-FLARE = 0.0  # linear light a lens's veiling glare adds everywhere: the darkest gaps are never black
-LENS_BLUR = 0.7  # pixels of a 1024 picture
-SENSOR_NOISE = 2.0  # sRGB units, per channel
-GRAIN = 0.15  # sigma of the rubber's fine grain, a factor on the light (log scale)
+FLARE = 0.004  # linear light a lens's veiling glare adds everywhere: the darkest gaps are never black
+LENS_BLUR = 0.5  # pixels of a 1024 picture (1.0 reads 1.000 on eval-realism, 0 0.992: docs/bank.md)
+SENSOR_NOISE = 4.0  # sRGB units, per channel
+GRAIN = 0.25  # sigma of the rubber's fine grain, a factor on the light (log scale)
 GRAIN_SIGMA = 1.0  # pixels of a 1024 picture: its scale
 BACKGROUND = 250
 SHADOW = 0.06  # the tile's faint drop shadow on the background
 SHADOW_SIGMA = 0.012  # of the picture side
 SHADOW_OFFSET = (0.005, 0.007)
+NOISE_PAD = 256  # noise textures are this much larger than the picture: the range of a request's crop
+NOISE_STREAM = 0x6E01
 LUT_LEVELS = 4096
 LUT_TOP = 3.0  # linear values above this are white
 SHOULDER = 0.75  # linear value above which highlights roll off towards white, as a camera's tone curve
@@ -71,38 +74,68 @@ def render_bank_tile(
     size = size or layout.size
     heap = layout.heap
     rng = np.random.default_rng([layout.seed, LOOKS_STREAM])
-    light = _oriented(heap.light * EXPOSURE * heap.exposure, layout.turn)
-    sheen = _oriented(heap.specular * SHEEN * heap.exposure, layout.turn)
-    ids = _warp(
-        layout.granules.astype(np.float32), _placement(layout.size, angle, size), size, cv2.INTER_NEAREST, -2
-    ).astype(np.int32)
-    matrix = _placement(heap.size, angle, size)
-    if matrix[0, 0] ** 2 + matrix[0, 1] ** 2 < 0.36:  # shrinking past 0.6: average first, as a lens would
-        light, sheen = _halved(light), _halved(sheen)
-        matrix = matrix * np.array([[2, 2, 1], [2, 2, 1]])  # half-size source: twice the linear part
+    ids = picture_granules(layout, angle, size)
+    light, sheen = heap.light, heap.specular
+    # the layout's orientation of the heap, folded into the one warp (no turned copies of the buffers)
+    matrix = _placement(heap.size, angle, size) @ np.linalg.inv(_orientation(heap.size, layout.turn))
+    if np.hypot(*matrix[0, :2]) < 0.6:  # shrinking past 0.6: average first, as a lens would
+        light, sheen = _halved_buffers(heap)
+        matrix = matrix @ np.diag([2.0, 2.0, 1.0])  # half-size source: twice the linear part
+    matrix = matrix[:2]
     light = _warp(light, matrix, size, cv2.INTER_LINEAR, 0)
     sheen = _warp(sheen, matrix, size, cv2.INTER_LINEAR, 0)
-    albedo = _crumb_albedo(layout, palette, rng)  # rows: crumbs, then binder, then background
-    light = light * _grain(rng, size)
-    linear = albedo[ids] * light[..., None] + (sheen + FLARE)[..., None]
+    exposure = np.float32(EXPOSURE * heap.exposure)
+    albedo = _crumb_albedo(layout, palette, rng) * exposure  # rows: crumbs, then binder, then background
+    top, left = rng.integers(0, NOISE_PAD, 2)
+    grain, sensor = _noise_textures(size)
+    light *= grain[top : top + size, left : left + size]
+    linear = albedo[ids] * light[..., None]
+    linear += (sheen * np.float32(SHEEN * exposure) + np.float32(FLARE))[..., None]
     rgb = _to_srgb(linear)
     off_tile = ids == -2
-    rgb[off_tile] = _background(off_tile, size)[off_tile]
-    rgb = cv2.GaussianBlur(rgb, (0, 0), LENS_BLUR * size / 1024)
-    noise = rng.standard_normal(rgb.shape, dtype=np.float32) * SENSOR_NOISE
-    noise[off_tile] = 0  # the bright background shows no noise in the photos
-    return Image.fromarray(np.clip(rgb + noise, 0, 255).astype(np.uint8))
+    rgb[off_tile] = _background(angle, size)[off_tile]
+    if LENS_BLUR * size / 1024 >= 0.3:
+        rgb = cv2.GaussianBlur(rgb, (0, 0), LENS_BLUR * size / 1024)
+    noise = sensor[left : left + size, top : top + size]  # another crop than the grain's
+    rgb[~off_tile] += noise[~off_tile]  # the bright background shows no noise in the photos
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
 
 
-def _grain(rng: np.random.Generator, size: int) -> np.ndarray:
-    """The rubber's rough surface: a fine log-normal factor on the light."""
-    noise = rng.standard_normal((size, size), dtype=np.float32)
+def _orientation(side: int, turn: int) -> np.ndarray:
+    """3x3 map from a pixel of the heap seen in orientation `turn` (_oriented) to the heap's own pixel."""
+    last = side - 1
+    quarter = np.array([[0.0, -1, last], [1, 0, 0], [0, 0, 1]])  # np.rot90 once: out[y, x] = in[x, last - y]
+    mirror = np.array([[-1.0, 0, last], [0, 1, 0], [0, 0, 1]])  # [:, ::-1]
+    matrix = np.linalg.matrix_power(quarter, turn % 4)
+    return matrix @ mirror if turn >= 4 else matrix
+
+
+@lru_cache(maxsize=8)
+def _halved_buffers(heap: HeapBuffers) -> tuple[np.ndarray, np.ndarray]:
+    return _halved(heap.light), _halved(heap.specular)
+
+
+def picture_granules(layout: BankLayout, angle: int = 0, size: int | None = None) -> np.ndarray:
+    """The granule id of each pixel of render_bank_tile's picture (-2 around the tile, -1 binder)."""
+    size = size or layout.size
+    matrix = _placement(layout.size, angle, size)[:2]
+    return _warp(layout.granules.astype(np.float32), matrix, size, cv2.INTER_NEAREST, -2).astype(np.int32)
+
+
+@lru_cache(maxsize=4)
+def _noise_textures(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rubber's grain (a fine log-normal factor on the light) and the sensor's noise, drawn once per
+    picture size and NOISE_PAD larger: each request takes its own crop, which costs nothing."""
+    rng = np.random.default_rng(NOISE_STREAM)
+    side = size + NOISE_PAD
+    noise = rng.standard_normal((side, side), dtype=np.float32)
     sigma = GRAIN_SIGMA * size / 1024
     if sigma >= 0.3:
         noise = cv2.GaussianBlur(noise, (0, 0), sigma) * np.float32(
             2 * np.sqrt(np.pi) * sigma
         )  # sigma 1 again
-    return np.exp(GRAIN * noise)
+    sensor = rng.standard_normal((side, side, 3), dtype=np.float32) * np.float32(SENSOR_NOISE)
+    return np.exp(np.float32(GRAIN) * noise), sensor
 
 
 def _visible(crumb: np.ndarray) -> np.ndarray:
@@ -126,12 +159,12 @@ def _oriented(array: np.ndarray, turn: int) -> np.ndarray:
 
 
 def _placement(side: int, angle: int, size: int) -> np.ndarray:
-    """Affine map from heap pixels to picture pixels: the tile turned by angle, spanning TILE_FILL."""
+    """3x3 affine map from heap pixels to picture pixels: the tile turned by angle, spanning TILE_FILL."""
     turn = np.radians(angle)
     tile = size * TILE_FILL / (abs(np.cos(turn)) + abs(np.sin(turn)))
     matrix = cv2.getRotationMatrix2D((side / 2, side / 2), angle, tile / side)
     matrix[:, 2] += (size - side) / 2
-    return matrix
+    return np.vstack([matrix, [0, 0, 1]])
 
 
 def _halved(array: np.ndarray) -> np.ndarray:
@@ -172,8 +205,11 @@ def _to_srgb(linear: np.ndarray) -> np.ndarray:
     return _LUT[index]
 
 
-def _background(off_tile: np.ndarray, size: int) -> np.ndarray:
-    tile = (~off_tile).astype(np.float32)
+@lru_cache(maxsize=16)
+def _background(angle: int, size: int) -> np.ndarray:
+    """The light background with the tile's faint drop shadow (the same for every heap at an angle)."""
+    tile = np.ones((size, size), np.float32)
+    tile = _warp(tile, _placement(size, angle, size)[:2], size, cv2.INTER_NEAREST, 0)
     shift = np.float32([[1, 0, SHADOW_OFFSET[0] * size], [0, 1, SHADOW_OFFSET[1] * size]])
     shadow = cv2.GaussianBlur(cv2.warpAffine(tile, shift, (size, size)), (0, 0), SHADOW_SIGMA * size)
     return np.repeat((BACKGROUND * (1 - SHADOW * shadow))[..., None], 3, axis=2)
