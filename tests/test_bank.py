@@ -142,3 +142,23 @@ def test_the_turn_folded_into_the_warp_equals_turning_the_buffers(bank, turn):
     folded_matrix = (placement @ np.linalg.inv(shade._orientation(heap.size, turn)))[:2]
     folded = shade._warp(heap.light, folded_matrix, 512, cv2.INTER_LINEAR, 0)
     assert np.abs(turned - folded).max() < 0.01
+
+
+def test_build_bank_check_names_a_corrupted_heap(tmp_path, capsys):
+    from plitka.cli import main
+
+    folder = tmp_path / "bank"
+    shutil.copytree(DEFAULT_BANK, folder)
+    assert main(["build-bank", "--check", "--out", str(folder)]) == 0
+    heap_file = sorted(folder.glob("*.npz"))[-1]
+    heap_file.write_bytes(heap_file.read_bytes()[:-10])
+    assert main(["build-bank", "--check", "--out", str(folder)]) == 1
+    assert heap_file.stem in capsys.readouterr().err
+
+
+def test_build_bank_refuses_out_of_range_numbers(capsys):
+    from plitka.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["build-bank", "--heaps", "100000"])
+    assert "--heaps" in capsys.readouterr().err
