@@ -162,3 +162,22 @@ def test_build_bank_refuses_out_of_range_numbers(capsys):
     with pytest.raises(SystemExit):
         main(["build-bank", "--heaps", "100000"])
     assert "--heaps" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("change", "refusal"),
+    [
+        (lambda m: m["heaps"].update({"../../etc/passwd": m["heaps"]["heap001"]}), "name"),
+        (lambda m: m["heaps"]["heap001"].update(exposure=1e9), "exposure"),
+        (lambda m: m.update(heaps={}), "heaps"),
+        (lambda m: m.update(format=99), "format"),
+    ],
+)
+def test_a_manifest_out_of_bounds_is_refused(tmp_path, change, refusal):
+    folder = tmp_path / "bank"
+    shutil.copytree(DEFAULT_BANK, folder)
+    manifest = json.loads((folder / MANIFEST).read_text())
+    change(manifest)
+    (folder / MANIFEST).write_text(json.dumps(manifest))
+    with pytest.raises(BankError, match=refusal):
+        load_bank(folder)

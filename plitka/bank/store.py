@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -17,6 +19,9 @@ from pathlib import Path
 import numpy as np
 
 MANIFEST = "manifest.json"
+MAX_HEAPS = 64
+MAX_SIDE = 4096
+HEAP_NAME = re.compile(r"[a-z0-9_-]{1,64}")
 FORMAT = 1
 DEFAULT_BANK = Path(__file__).parent / "default"
 # each buffer's (value at code 0, value at code 255, power of the code scale)
@@ -75,8 +80,22 @@ def read_manifest(folder: Path) -> dict:
         manifest = json.loads((folder / MANIFEST).read_text())
     except (OSError, ValueError) as error:
         raise BankError(f"no readable bank manifest in {folder}: {error}") from error
-    if manifest.get("format") != FORMAT or not manifest.get("heaps"):
-        raise BankError(f"bank manifest in {folder} has format {manifest.get('format')!r} or no heaps")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise BankError(f"bank manifest in {folder} is not format {FORMAT}")
+    heaps = manifest.get("heaps")
+    if not isinstance(heaps, dict) or not 1 <= len(heaps) <= MAX_HEAPS:
+        raise BankError(f"bank manifest in {folder} must list 1-{MAX_HEAPS} heaps")
+    for name, entry in heaps.items():
+        if (
+            not HEAP_NAME.fullmatch(name)
+            or not isinstance(entry, dict)
+            or not isinstance(entry.get("sha256"), str)
+        ):
+            raise BankError(
+                f"bank manifest in {folder}: heap {name[:40]!r} needs a name [a-z0-9_-] and a sha256"
+            )
+        if not isinstance(entry.get("exposure"), float) or not 0.01 <= entry["exposure"] <= 100:
+            raise BankError(f"bank manifest in {folder}: heap {name} has no exposure within 0.01-100")
     return manifest
 
 
@@ -95,14 +114,23 @@ def load_bank(folder: Path = DEFAULT_BANK) -> Bank:
     manifest = verify(folder)
     heaps = []
     for name in sorted(manifest["heaps"]):
-        with np.load(folder / f"{name}.npz") as data:
-            heaps.append(
-                HeapBuffers(
-                    name=name,
-                    crumb=data["crumb"].astype(np.int32) - 1,
-                    **{name: _decoded(data[name], scale) for name, scale in SCALES.items()},
-                    exposure=float(manifest["heaps"][name]["exposure"]),
+        try:
+            with np.load(folder / f"{name}.npz") as data:
+                heaps.append(
+                    HeapBuffers(
+                        name=name,
+                        crumb=data["crumb"].astype(np.int32) - 1,
+                        **{buffer: _decoded(data[buffer], scale) for buffer, scale in SCALES.items()},
+                        exposure=float(manifest["heaps"][name]["exposure"]),
+                    )
                 )
+        except (KeyError, ValueError, OSError, zipfile.BadZipFile) as error:
+            raise BankError(f"bank heap {name} in {folder} cannot be read: {error}") from error
+    for heap in heaps:
+        shapes = {buffer.shape for buffer in (heap.crumb, heap.light, heap.specular, heap.depth)}
+        if len(shapes) != 1 or heap.crumb.ndim != 2 or not 16 <= heap.size == heap.crumb.shape[1] <= MAX_SIDE:
+            raise BankError(
+                f"bank heap {heap.name} in {folder}: buffers must be one square shape, 16-{MAX_SIDE} px"
             )
     return Bank(folder, tuple(heaps))
 
