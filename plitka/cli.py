@@ -319,13 +319,18 @@ def _eval_realism(args: argparse.Namespace) -> int:
         )
         return 2
     from plitka.bank import choose_renderer
+    from plitka.bank.store import BankError
     from plitka.realism import evaluate_realism
     from plitka.realism.reference import RENDER_SIZE as REALISM_RENDER_SIZE
 
     settings = get_settings()
-    chosen = choose_renderer(
-        settings.renderer if args.renderer == "settings" else args.renderer, settings.bank_dir
-    )
+    try:
+        chosen = choose_renderer(
+            settings.renderer if args.renderer == "settings" else args.renderer, settings.bank_dir
+        )
+    except BankError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print(f"renderer: {chosen.name} ({chosen.reason})", file=sys.stderr)
 
     def renderer(mix: dict[str, float], seed: int):

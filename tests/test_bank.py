@@ -181,3 +181,17 @@ def test_a_manifest_out_of_bounds_is_refused(tmp_path, change, refusal):
     (folder / MANIFEST).write_text(json.dumps(manifest))
     with pytest.raises(BankError, match=refusal):
         load_bank(folder)
+
+
+def test_eval_realism_names_a_missing_bank(tmp_path, monkeypatch, capsys):
+    from plitka.cli import main
+    from plitka.settings import get_settings
+
+    (tmp_path / "labels.csv").write_text("file,proportions\n")
+    monkeypatch.setenv("PLITKA_BANK_DIR", str(tmp_path / "nothing"))
+    get_settings.cache_clear()
+    try:
+        assert main(["eval-realism", str(tmp_path), "--renderer", "bank"]) == 2
+    finally:
+        get_settings.cache_clear()
+    assert "manifest" in capsys.readouterr().err
