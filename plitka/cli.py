@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE
+from plitka.bank.bank import HEAP_SIZE as BANK_SIZE
+from plitka.bank.bank import HEAPS as BANK_HEAPS
+from plitka.bank.bank import SAMPLES as BANK_SAMPLES
 from plitka.diffusion.sources import WeightsError
 from plitka.governor.gate import BusyError
 from plitka.governor.guard import MemoryShortError
@@ -169,6 +172,12 @@ def _parser() -> argparse.ArgumentParser:
     realism.add_argument("folder", type=Path, nargs="?", default=DEFAULT_REFERENCE)
     realism.add_argument("--json", action="store_true", help="print the figures as JSON")
     realism.add_argument("--seed", type=int, default=0, help="seed of the patch sampling and the folds")
+    realism.add_argument(
+        "--renderer",
+        choices=["settings", "flat", "bank"],
+        default="settings",
+        help="which renderer draws the renders (default: PLITKA_RENDERER's choice)",
+    )
     realism.set_defaults(handler=_eval_realism)
 
     eval_recolor = commands.add_parser(
@@ -183,6 +192,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     tiny.add_argument("folder", type=Path)
     tiny.set_defaults(handler=_tiny_weights)
+
+    bank = commands.add_parser(
+        "build-bank", help="light crumb heaps with a path tracer into a bank (docs/bank.md)"
+    )
+    bank.add_argument(
+        "--out", type=Path, default=None, help="bank folder (default: PLITKA_BANK_DIR or the shipped one)"
+    )
+    bank.add_argument("--heaps", type=_bounded(1, 64), default=BANK_HEAPS, help="1-64")
+    bank.add_argument("--size", type=_bounded(128, 4096), default=BANK_SIZE, help="pixels across, 128-4096")
+    bank.add_argument("--samples", type=_bounded(1, 1024), default=BANK_SAMPLES, help="per pixel, 1-1024")
+    bank.add_argument("--first-seed", type=_bounded(0, 999_999), default=1, help="0-999999")
+    bank.add_argument("--check", action="store_true", help="only verify the bank's checksums")
+    bank.set_defaults(handler=_build_bank)
     return parser
 
 
@@ -482,10 +504,68 @@ def _eval_realism(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from plitka.bank import choose_renderer
+    from plitka.bank.store import BankError
     from plitka.realism import evaluate_realism
+    from plitka.realism.reference import RENDER_SIZE as REALISM_RENDER_SIZE
 
-    report = evaluate_realism(args.folder, seed=args.seed)
+    settings = get_settings()
+    try:
+        chosen = choose_renderer(
+            settings.renderer if args.renderer == "settings" else args.renderer, settings.bank_dir
+        )
+    except BankError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"renderer: {chosen.name} ({chosen.reason})", file=sys.stderr)
+
+    def renderer(mix: dict[str, float], seed: int):
+        return chosen.render(chosen.layout(mix, REALISM_RENDER_SIZE, seed), angle=0)
+
+    report = evaluate_realism(args.folder, renderer=renderer, seed=args.seed)
     print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_table())
+    return 0
+
+
+def _bounded(low: int, high: int):
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and len(text) <= 7 and low <= int(text) <= high):
+            raise argparse.ArgumentTypeError(f"expected a whole number {low}-{high}, got {text[:20]!r}")
+        return int(text)
+
+    return parse
+
+
+def _build_bank(args: argparse.Namespace) -> int:
+    from plitka.bank.store import DEFAULT_BANK, BankError, verify
+
+    folder = args.out or get_settings().bank_dir or DEFAULT_BANK
+    if args.check:
+        try:
+            manifest = verify(folder)
+        except BankError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 1
+        print(f"{folder}: {len(manifest['heaps'])} heaps, checksums match")
+        return 0
+    missing = [name for name in ("mitsuba", "trimesh") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(
+            f"error: build-bank needs {', '.join(missing)}: pip install -r requirements-bank.txt",
+            file=sys.stderr,
+        )
+        return 2
+    from tqdm import tqdm
+
+    from plitka.bank.bank import build_bank
+
+    with tqdm(total=args.heaps, unit="heap", desc="build-bank") as bar:
+        costs = build_bank(
+            folder, args.heaps, args.size, args.samples, args.first_seed, progress=lambda _: bar.update()
+        )
+    total = sum(path.stat().st_size for path in folder.glob("*.npz"))
+    seconds = sum(cost["seconds"] for cost in costs)
+    print(f"{folder}: {len(costs)} heaps in {seconds:.0f} s; bank {total / 1e6:.1f} MB")
     return 0
 
 

@@ -22,15 +22,15 @@ from PIL import Image
 
 from plitka import __version__
 from plitka.analysis import measure_proportions
+from plitka.bank import Renderer, choose_renderer
 from plitka.diffusion import DiffusionEngine, DiffusionPlan, DiffusionResult
 from plitka.governor.guard import MemoryShortError
-from plitka.layout import GranuleLayout, build_layout
+from plitka.layout import GranuleLayout
 from plitka.lock import LockResult, lock_colours
 from plitka.order import Quantities
 from plitka.outputs import OutputFolders, save_image
 from plitka.presets import PREVIEW_SIZE, QUALITY_PRESETS
-from plitka.render import render_colormap, render_tile
-from plitka.render.procedural import picture_granules
+from plitka.render import render_colormap
 from plitka.request import MAX_SEED, RANDOM_SEED, RequestError, TileRequest
 from plitka.settings import Settings, get_settings
 
@@ -83,6 +83,7 @@ class Generation:
     report: dict[str, Any] = field(default_factory=dict)
     photo: Image.Image | None = None  # re-colour this picture instead of making one (engine "recolor")
     lock: LockResult | None = None
+    renderer: Renderer | None = None  # the procedural picture's renderer (not for re-colouring)
     measured_before_lock: dict[str, float] | None = None
     cancel: threading.Event = field(default_factory=threading.Event)  # set: stop at the next step
     layout: GranuleLayout | None = None  # kept for the scene outputs (plitka.scene)
@@ -97,6 +98,7 @@ class TileService:
         self._cpu_engine: DiffusionEngine | None = None  # PLITKA_CPU_FALLBACK, built on first use
         self._cpu_engine_lock = threading.Lock()
         self.broken = ""  # why this process can no longer serve (a fatal device error), else ""
+        self.renderer = choose_renderer(self.settings.renderer, self.settings.bank_dir)  # BankError: refused
 
     def setup(self) -> None:
         """Start-up work: cap and watch memory, build what PLITKA_PRELOAD names, unload idle models."""
@@ -153,16 +155,17 @@ class TileService:
             return
         request = run.request
         size = request.overrides.resolution or QUALITY_PRESETS[request.quality].resolution
+        run.renderer = self.renderer
         with run.timings.measure("layout"):
-            layout = build_layout(request.mix, size=size, seed=run.seed)
+            layout = self.renderer.layout(request.mix, size=size, seed=run.seed)
         # Each step is timed without its yield, so a slow consumer does not count as our time.
         with run.timings.measure("preview"):
             preview_path = self._save(
-                render_tile(layout, request.angle, size=PREVIEW_SIZE), folder / "preview", request
+                self.renderer.render(layout, request.angle, size=PREVIEW_SIZE), folder / "preview", request
             )
         yield Output("preview", preview_path)
         with run.timings.measure("final"):
-            final = render_tile(layout, angle=request.angle)
+            final = self.renderer.render(layout, angle=request.angle)
             if run.plan:
                 run.diffusion = self._diffuse(run, layout, final)
                 final = run.diffusion.image
@@ -170,7 +173,9 @@ class TileService:
                 run.timings.seconds["load"] = round(run.diffusion.load_seconds, 4)
                 run.timings.seconds["diffusion"] = round(run.diffusion.generate_seconds, 4)
                 if request.overrides.lock is not False:
-                    final = self._lock(run, final, picture_granules(layout, request.angle, final.width))
+                    final = self._lock(
+                        run, final, self.renderer.picture_granules(layout, request.angle, final.width)
+                    )
             final_path = self._save(final, folder / "final", request)
         run.layout, run.final = layout, final
         yield Output("final", final_path)
@@ -300,6 +305,7 @@ def build_report(
         "engine": run.engine,
         "engine_requested": request.engine,
         "engine_reason": run.engine_reason,
+        **({"renderer": {"name": run.renderer.name, "reason": run.renderer.reason}} if run.renderer else {}),
         "angle": request.angle,
         "quality": request.quality,
         "output_format": request.output_format,

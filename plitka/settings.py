@@ -166,6 +166,15 @@ class Settings(BaseSettings):
         default=0, ge=0, le=65535, description="Port of the Prometheus exposition (0: none)."
     )
 
+    # --- the procedural engine's renderer (docs/bank.md)
+    renderer: Literal["auto", "bank", "flat"] = Field(
+        default="flat",
+        description="flat: the 2-D renderer; bank: the lit bank (refused if absent); auto: bank if present.",
+    )
+    bank_dir: Path | None = Field(
+        default=None, description="Folder of the lit bank (plitka build-bank). Unset: the one in plitka/bank."
+    )
+
     def prompt_limit(self) -> int:
         """Characters a prompt override may have; 0 where they are refused."""
         return self.prompt_max_length if self.prompt_overrides else 0

@@ -1,7 +1,7 @@
 """Measure the product's own procedural renders: the table "Accuracy on the product's own renders" of
 docs/colors.md (about a minute).
 
-    python tools/measure_renders.py
+    python tools/measure_renders.py [--renderer bank]
 
 For each mix and angle, seeds 1-3 at 1024 px: the largest error (points) of measure_proportions
 (what the report's `measured` says) and of a plain nearest-colour count (palette colours, a gap
@@ -10,12 +10,13 @@ colour and the background; what tests/test_render.py checks).
 
 from __future__ import annotations
 
+import argparse
+
 import numpy as np
 
 from plitka.analysis import measure_proportions
-from plitka.layout import build_layout
+from plitka.bank import choose_renderer
 from plitka.palette import PALETTE
-from plitka.render import render_tile
 
 CASES = (
     ({"RED": 60, "WHITE": 40}, 0),
@@ -41,13 +42,16 @@ def nearest_colour_shares(picture: np.ndarray, codes: list[str]) -> dict[str, fl
     return {code: 100 * count / counts.sum() for code, count in zip(codes, counts, strict=True)}
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--renderer", choices=["flat", "bank"], default="flat", help="docs/bank.md")
+    chosen = choose_renderer(parser.parse_args(argv).renderer)
     print("| Mix | Angle | measure_proportions, max error (points) | nearest-colour count, max error |")
     print("|---|---|---|---|")
     for mix, angle in CASES:
         measured, counted = [], []
         for seed in SEEDS:
-            picture = render_tile(build_layout(mix, size=1024, seed=seed), angle=angle)
+            picture = chosen.render(chosen.layout(mix, 1024, seed), angle=angle)
             shares = measure_proportions(picture, list(mix))
             plain = nearest_colour_shares(np.asarray(picture), list(mix))
             measured += [abs(shares[code] - share) for code, share in mix.items()]

@@ -510,6 +510,25 @@ MUTATIONS = (
         ("tests/test_server_scene.py::test_an_sdxl_scene_is_cut_from_the_diffused_final",),
         "the scene shows a fresh procedural render instead of the prediction's (diffused) final picture",
     ),
+    Mutation(
+        "bank-checksum-not-compared",
+        "plitka/bank/store.py",
+        'if not path.exists() or file_digest(path) != entry["sha256"]:',
+        "if not path.exists():",
+        ("tests/test_bank.py::test_a_corrupted_bank_is_refused",),
+        "a bank heap whose file no longer matches its manifest's checksum is loaded anyway",
+    ),
+    Mutation(
+        "bank-colours-not-balanced",
+        "plitka/bank/shade.py",
+        "colors = _balance_colors(areas, colors, fractions, rng).astype(np.int8)",
+        "colors = colors.astype(np.int8)",
+        (
+            "tests/test_bank.py::test_bank_renders_hit_the_shares[mix0-0-1]",
+            "tests/test_bank.py::test_bank_renders_hit_the_shares[mix3-90-4]",
+        ),
+        "a bank request colours its crumbs by a random draw alone: the shares are only roughly the requested",
+    ),
 )
 
 
