@@ -23,8 +23,8 @@ sys.path.insert(0, str(ROOT / "tools"))
 from realism_figure import CROP, LABEL, MIXES, _centre_crop  # noqa: E402
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE, parse_proportions, read_labels  # noqa: E402
-from plitka.analysis.tile import as_rgb_array  # noqa: E402
 from plitka.bank import choose_renderer  # noqa: E402
+from plitka.colour.spaces import as_rgb_array  # noqa: E402
 from plitka.realism import reference  # noqa: E402
 
 COLUMNS = ("photo", "2-D renderer", "lit bank")

@@ -267,7 +267,7 @@ def _counted_pixels(
     floor: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per tile region, its pixels that read as colour rather than shadow (not darker than floor times
-    their material's level, plitka.lock.colours.shadow_floor), and the mean L* of its lit pixels
+    their material's level, plitka.colour.rays.shadow_floor), and the mean L* of its lit pixels
     (SHADOW_SHADE): the granule's level as a person sees it. Painting keeps each pixel's shade
     relative to its material and puts it on its colour's ray (a deep shadow keeps the hue that the
     measurement looks for), so the count does not depend on the colour the region gets. Only pixels
