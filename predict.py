@@ -26,12 +26,44 @@ from plitka.governor.gate import Cancelled
 from plitka.governor.shutdown import teardown_on_exit
 from plitka.limits import MAX_COLORS_TEXT, MAX_PARAMS_JSON, quote
 from plitka.lock.photo import load_photo
+from plitka.palette import PALETTE
 from plitka.presets import QUALITY_PRESETS
-from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
+from plitka.request import (
+    ANGLES,
+    ENGINES,
+    EXAMPLE_MIX,
+    MAX_SEED,
+    OUTPUT_FORMATS,
+    RequestError,
+    build_request,
+)
 from plitka.service import Generation, TileService
 from plitka.settings import SettingsError, configure_logging, get_settings
 
 MAX_ERROR_LENGTH = 300  # characters of a failed prediction's error; coglet also logs it whole
+
+COLORS_HELP = (
+    "Your colour mix: 1-4 colours with shares adding up to 100%, e.g. '60% red, 40% white' or "
+    "'70% grass green, 20% yellow, 10% black'; Russian works too ('красный 70, белый 30'). Colours: "
+    + ", ".join(color.name_en for color in PALETTE)
+    + "."
+)
+
+
+class FormError(ValueError):
+    """A bad input as coglet shows it: the exception type's name is the input, its text the detail."""
+
+
+@functools.lru_cache(maxsize=256)
+def _error_named(field: str) -> type[FormError]:
+    return type(field, (FormError,), {"__qualname__": field, "__module__": __name__})
+
+
+def for_the_form(error: RequestError) -> FormError:
+    """coglet writes a failed prediction's error as "Prediction failed: Generator iteration error:
+    <the exception type's qualified name>: <its text>" (PyO3's PyErr display). Named after the field,
+    the error ends in the product's own line, "colors: unknown colour ...", without "RequestError: "."""
+    return _error_named(error.field)(error.detail)
 
 
 def declared_concurrency() -> int:
@@ -70,48 +102,57 @@ class Predictor(BaseRunner):
     def run(
         self,
         colors: Optional[str] = Input(  # noqa: UP045 -- Cog's schema reads Optional[...] as a nullable input
-            default=None,
+            default=EXAMPLE_MIX,
             max_length=MAX_COLORS_TEXT,
+            description=COLORS_HELP,
+        ),
+        angle: int = Input(
+            default=0,
+            choices=list(ANGLES),
+            description="The angle, in degrees, at which the tile lies in the picture.",
+        ),
+        quality: str = Input(
+            default="standard",
+            choices=list(QUALITY_PRESETS),
+            description="preview: 768 px, fastest. standard: 1024 px. high: 1024 px, most detail, slowest.",
+        ),
+        seed: int = Input(
+            default=-1,
+            ge=-1,
+            le=MAX_SEED,
             description=(
-                "The colour mix, 1-4 palette colours with shares summing to 100%: "
-                "'60% red, 40% white', 'красный 70, белый 30' or '0.6 red 0.4 white'."
+                "Where the crumbs lie. -1: a new layout each time (the report gives its seed); the same "
+                "seed and mix give the same picture again."
+            ),
+        ),
+        image: Optional[Path] = Input(  # noqa: UP045, B008 -- a file input: Cog reads its Path type
+            default=None,
+            description=(
+                "Optional: a photo of a crumb tile (JPEG, PNG or WebP, 256 px to 25 megapixels) to see in "
+                "the mix above instead of a new picture; angle, quality and seed then do not apply."
+            ),
+        ),
+        output_format: str = Input(
+            default="png",
+            choices=list(OUTPUT_FORMATS),
+            description="File format of the preview and the picture.",
+        ),
+        engine: str = Input(
+            default="auto",
+            choices=list(ENGINES),
+            description=(
+                "auto: photorealistic (sdxl) where its weights are installed, else procedural. procedural: "
+                "drawn without a diffusion model, in seconds. sdxl: insist on the diffusion model."
             ),
         ),
         params_json: Optional[str] = Input(  # noqa: UP045
             default=None,
             max_length=MAX_PARAMS_JSON,
             description=(
-                'Legacy v4 API: {"colors": [{"name": "red", "proportion": 60}, ...], "angle": 0, '
-                '"quality": "standard", "seed": 42, "overrides": {...}}. Beside colors, give only '
-                '{"overrides": {"steps": 20, "use_controlnet": false, ...}} (see docs/api.md).'
-            ),
-        ),
-        angle: int = Input(
-            default=0,
-            choices=list(ANGLES),
-            description="Laying angle of the tile in the picture, in degrees.",
-        ),
-        quality: str = Input(
-            default="standard",
-            choices=list(QUALITY_PRESETS),
-            description="preview (768 px, fastest), standard (1024 px), high (1024 px, most steps).",
-        ),
-        seed: int = Input(
-            default=-1, ge=-1, le=MAX_SEED, description="Seed of the granule layout; -1 picks one (reported)."
-        ),
-        output_format: str = Input(
-            default="png", choices=list(OUTPUT_FORMATS), description="Format of the preview and final image."
-        ),
-        engine: str = Input(
-            default="auto",
-            choices=list(ENGINES),
-            description="auto: sdxl where diffusion weights are configured, else procedural (no weights).",
-        ),
-        image: Optional[Path] = Input(  # noqa: UP045, B008 -- a file input: Cog reads its Path type
-            default=None,
-            description=(
-                "Optional photo or render of a crumb tile (JPEG, PNG, WebP; 256 px to 25 megapixels) to "
-                "re-colour into the mix instead of making a new picture."
+                'For programs written for the v4 API; leave it empty on this form. {"colors": [{"name": '
+                '"red", "proportion": 60}, ...], "angle": 0, "quality": "standard", "seed": 42, '
+                '"overrides": {"steps": 20, ...}}; its colours replace the example mix left in colors '
+                "(docs/api.md)."
             ),
         ),
     ) -> Iterator[Path]:
@@ -145,8 +186,8 @@ class Predictor(BaseRunner):
         except (CancelationException, Cancelled):
             status = "canceled"
             raise
-        except RequestError:
-            raise  # already one short line naming the field
+        except RequestError as error:
+            raise for_the_form(error) from None  # already one short line naming the field
         except Exception as error:
             self.service.note_failure(error)
             if len(str(error)) > MAX_ERROR_LENGTH:  # coglet cannot pass a reply over its frame size

@@ -27,6 +27,16 @@ def seed_outputs() -> Path:
 
 
 @pytest.fixture(scope="session")
+def procedural_server(tmp_path_factory):
+    """One real Cog server (`plitka serve` -> coglet) with the default settings (procedural engine), for
+    every module that only sends it predictions: each start costs seconds of CPU. Its base URL."""
+    from plitka.cog_client import running_server
+
+    with running_server(tmp_path_factory.mktemp("procedural-server")) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory):
     """A complete tiny random-weight SDXL set (ControlNets, LoRA, TI) written in diffusers layout."""
     from plitka.diffusion.tiny import write_tiny_weights

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from plitka.cog_client import decode, predict, running_server
+from plitka.cog_client import decode, predict
 from plitka.layout import build_layout
 from plitka.render import render_tile
 
@@ -20,9 +20,8 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("work")) as url:
-        yield url
+def server(procedural_server):
+    return procedural_server
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,8 @@ WAIT = 60  # seconds for anything the server does (a 2-core machine shared with 
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("work")) as url:
-        yield url
+def api(procedural_server):
+    return procedural_server
 
 
 @pytest.fixture(scope="module")
