@@ -42,10 +42,11 @@ SCHEMA = json.loads((ROOT / ".cog" / "openapi_schema.json").read_text())
             "colors",
             "colors: unknown colour 'redd'",
         ),
-        (
+        pytest.param(
             "Prediction failed: Generator iteration error: seed: must be an integer",
             "seed",
             "seed: must be an integer",
+            id="after-coglets-words",
         ),
         ("params_json.overrides.resolution: must be a multiple of 8", "params_json", "params_json.overrides"),
         ("engine: sdxl is unavailable here (...)", "engine", "engine: sdxl"),
