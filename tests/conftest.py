@@ -38,7 +38,18 @@ def procedural_server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_weights(tmp_path_factory):
-    """A complete tiny random-weight SDXL set (ControlNets, LoRA, TI) written in diffusers layout."""
-    from plitka.diffusion.tiny import write_tiny_weights
+    """A complete tiny random-weight SDXL set (ControlNets, LoRA, TI) written in diffusers layout, once
+    per run: pytest-xdist's workers share one set (deterministic, never written by a test)."""
+    from filelock import FileLock
 
-    return write_tiny_weights(tmp_path_factory.mktemp("tiny-weights"))
+    from plitka.diffusion.tiny import TinyWeights, write_tiny_weights
+
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder above each worker's own
+    folder, done = root / "tiny-weights", root / "tiny-weights.done"
+    with FileLock(str(root / "tiny-weights.lock")):
+        if not done.is_file():
+            write_tiny_weights(folder)
+            done.touch()
+    return TinyWeights(folder)
