@@ -53,3 +53,12 @@ def tiny_weights(tmp_path_factory):
             write_tiny_weights(folder)
             done.touch()
     return TinyWeights(folder)
+
+
+@pytest.fixture(scope="session")
+def sdxl_server(tmp_path_factory, tiny_weights):
+    """One real Cog server on the tiny SDXL set (both engines), shared like procedural_server."""
+    from plitka.cog_client import running_server
+
+    with running_server(tmp_path_factory.mktemp("sdxl-server"), **tiny_weights.environment()) as url:
+        yield url
