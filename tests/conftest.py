@@ -9,6 +9,27 @@ from plitka.analysis.evaluate import DEFAULT_REFERENCE
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 
+# The longest test files (pytest --durations), handed out first to pytest-xdist's workers (-n 2, with
+# --no-loadscope-reorder): a long file started last would leave one worker running it alone at the end.
+LONGEST_FIRST = (
+    "test_server_governor.py",
+    "test_studio_browser.py",
+    "test_realism.py",
+    "test_training.py",
+    "test_server_hostile.py",
+    "test_diffusion.py",
+    "test_lock.py",
+    "test_cli.py",
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-random-order, which shuffles the files when asked
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        rank = {name: number for number, name in enumerate(LONGEST_FIRST)}
+        items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def reference_tiles() -> Path:
     """../shared/reference-tiles (real photos with known proportions); skips where it is absent."""
