@@ -174,9 +174,9 @@ CASES = (
     + [({"params_json": value}, "params_json") for value in ({"colors": []}, 1, ["x"], True)]
     + [({"colors": "70% red, 30% white", "params_json": legacy(("red", 50), ("white", 50))}, "colors")]
     + [({"colors": "red", "angle": 45, "params_json": legacy(("red", 1), angle=30)}, "angle")]
-    # colors has a default (the form's example mix): only a colors emptied or set to null is missing
+    # colors has a default (the form's example mix): only a colors emptied (or null: coglet's 422) is missing
     + [({"colors": ""}, "colors"), ({"colors": "   "}, "colors"), ({"colors": None}, "colors")]
-    + [({"colors": None, "params_json": "{}"}, "params_json")]
+    + [({"colors": "", "params_json": "{}"}, "params_json")]
 )
 
 
