@@ -38,8 +38,17 @@ from plitka.order.quantities import (
     WASTAGE_RANGE,
 )
 from plitka.order.sheet import write_sheet_file
+from plitka.palette import PALETTE
 from plitka.presets import QUALITY_PRESETS
-from plitka.request import ANGLES, ENGINES, MAX_SEED, OUTPUT_FORMATS, RequestError, build_request
+from plitka.request import (
+    ANGLES,
+    ENGINES,
+    EXAMPLE_MIX,
+    MAX_SEED,
+    OUTPUT_FORMATS,
+    RequestError,
+    build_request,
+)
 from plitka.scene import SCENE_CHOICES, build_scene_request, scene_outputs
 from plitka.scene.request import MAX_CORNERS_TEXT, ROOM_WIDTH_RANGE_M
 from plitka.service import Generation, TileService
@@ -52,6 +61,29 @@ DEFAULT_ASSUMPTIONS = Assumptions()
 MAX_AREA_INPUT = round(AREA_M2_RANGE[1] * SQUARE_FEET_PER_M2)
 SCENE_INPUTS = ("scene", "room_photo", "room_corners", "room_width_m")
 NOT_IN_REQUEST = ("image", "sheet", *ORDER_INPUTS, *SCENE_INPUTS)
+
+COLORS_HELP = (
+    "Your colour mix: 1-4 colours with shares adding up to 100%, e.g. '60% red, 40% white' or "
+    "'70% grass green, 20% yellow, 10% black'; Russian works too ('красный 70, белый 30'). Colours: "
+    + ", ".join(color.name_en for color in PALETTE)
+    + "."
+)
+
+
+class FormError(ValueError):
+    """A bad input as coglet shows it: the exception type's name is the input, its text the detail."""
+
+
+@functools.lru_cache(maxsize=256)
+def _error_named(field: str) -> type[FormError]:
+    return type(field, (FormError,), {"__qualname__": field, "__module__": __name__})
+
+
+def for_the_form(error: RequestError) -> FormError:
+    """coglet writes a failed prediction's error as "Prediction failed: Generator iteration error:
+    <the exception type's qualified name>: <its text>" (PyO3's PyErr display). Named after the field,
+    the error ends in the product's own line, "colors: unknown colour ...", without "RequestError: "."""
+    return _error_named(error.field)(error.detail)
 
 
 def declared_concurrency() -> int:
@@ -90,49 +122,33 @@ class Predictor(BaseRunner):
     def run(
         self,
         colors: Optional[str] = Input(  # noqa: UP045 -- Cog's schema reads Optional[...] as a nullable input
-            default=None,
+            default=EXAMPLE_MIX,
             max_length=MAX_COLORS_TEXT,
-            description=(
-                "The colour mix, 1-4 palette colours with shares summing to 100%: "
-                "'60% red, 40% white', 'красный 70, белый 30' or '0.6 red 0.4 white'."
-            ),
-        ),
-        params_json: Optional[str] = Input(  # noqa: UP045
-            default=None,
-            max_length=MAX_PARAMS_JSON,
-            description=(
-                'Legacy v4 API: {"colors": [{"name": "red", "proportion": 60}, ...], "angle": 0, '
-                '"quality": "standard", "seed": 42, "overrides": {...}}. Beside colors, give only '
-                '{"overrides": {"steps": 20, "use_controlnet": false, ...}} (see docs/api.md).'
-            ),
+            description=COLORS_HELP,
         ),
         angle: int = Input(
             default=0,
             choices=list(ANGLES),
-            description="Laying angle of the tile in the picture, in degrees.",
+            description="The angle, in degrees, at which the tile lies in the picture.",
         ),
         quality: str = Input(
             default="standard",
             choices=list(QUALITY_PRESETS),
-            description="preview (768 px, fastest), standard (1024 px), high (1024 px, most steps).",
+            description="preview: 768 px, fastest. standard: 1024 px. high: 1024 px, most detail, slowest.",
         ),
         seed: int = Input(
-            default=-1, ge=-1, le=MAX_SEED, description="Seed of the granule layout; -1 picks one (reported)."
-        ),
-        output_format: str = Input(
-            default="png", choices=list(OUTPUT_FORMATS), description="Format of the preview and final image."
-        ),
-        engine: str = Input(
-            default="auto",
-            choices=list(ENGINES),
-            description="auto: sdxl where diffusion weights are configured, else procedural (no weights).",
-        ),
-        image: Optional[Path] = Input(  # noqa: UP045, B008 -- a file input: Cog reads its Path type
-            default=None,
+            default=-1,
+            ge=-1,
+            le=MAX_SEED,
             description=(
-                "Optional photo or render of a crumb tile (JPEG, PNG, WebP; 256 px to 25 megapixels) to "
-                "re-colour into the mix instead of making a new picture."
+                "Where the crumbs lie. -1: a new layout each time (the report gives its seed); the same "
+                "seed and mix give the same picture again."
             ),
+        ),
+        scene: str = Input(
+            default="none",
+            choices=list(SCENE_CHOICES),
+            description="Also show the surface laid in a scene (an extra output after report.json).",
         ),
         area: float = Input(
             default=0.0,
@@ -150,33 +166,17 @@ class Predictor(BaseRunner):
             le=DEPTH_MM_RANGE[1],
             description="Wear-course depth, mm.",
         ),
-        bulk_density: float = Input(
-            default=DEFAULT_ASSUMPTIONS.bulk_density_kg_m3,
-            ge=DENSITY_RANGE[0],
-            le=DENSITY_RANGE[1],
-            description="Bulk density of the laid wear course, kg/m³ (typical 1000-1200).",
-        ),
-        binder_percent: float = Input(
-            default=DEFAULT_ASSUMPTIONS.binder_share * 100,
-            ge=BINDER_RANGE[0] * 100,
-            le=BINDER_RANGE[1] * 100,
-            description="PU binder, % of the rubber's weight (typical 18-22).",
-        ),
-        wastage_percent: float = Input(
-            default=DEFAULT_ASSUMPTIONS.wastage * 100,
-            ge=WASTAGE_RANGE[0] * 100,
-            le=WASTAGE_RANGE[1] * 100,
-            description="Wastage allowance added to the laid quantity, % (typical 5-10).",
-        ),
         sheet: bool = Input(
             default=False,
             description="Also return the one-page A4 spec sheet (PDF) as a fifth output, after report.json: "
             "picture, 1:1 crop, codes, ordered and measured shares, quantities (with an area), share code.",
         ),
-        scene: str = Input(
-            default="none",
-            choices=list(SCENE_CHOICES),
-            description="Also show the surface laid in a scene (an extra output after report.json).",
+        image: Optional[Path] = Input(  # noqa: UP045, B008 -- a file input: Cog reads its Path type
+            default=None,
+            description=(
+                "Optional: a photo of a crumb tile (JPEG, PNG or WebP, 256 px to 25 megapixels) to see in "
+                "the mix above instead of a new picture; angle, quality and seed then do not apply."
+            ),
         ),
         room_photo: Optional[Path] = Input(  # noqa: UP045, B008
             default=None,
@@ -199,29 +199,70 @@ class Predictor(BaseRunner):
             le=ROOM_WIDTH_RANGE_M[1],
             description="The real width of that floor area in metres (it is taken as a square): the scale.",
         ),
+        bulk_density: float = Input(
+            default=DEFAULT_ASSUMPTIONS.bulk_density_kg_m3,
+            ge=DENSITY_RANGE[0],
+            le=DENSITY_RANGE[1],
+            description="Bulk density of the laid wear course, kg/m³ (typical 1000-1200).",
+        ),
+        binder_percent: float = Input(
+            default=DEFAULT_ASSUMPTIONS.binder_share * 100,
+            ge=BINDER_RANGE[0] * 100,
+            le=BINDER_RANGE[1] * 100,
+            description="PU binder, % of the rubber's weight (typical 18-22).",
+        ),
+        wastage_percent: float = Input(
+            default=DEFAULT_ASSUMPTIONS.wastage * 100,
+            ge=WASTAGE_RANGE[0] * 100,
+            le=WASTAGE_RANGE[1] * 100,
+            description="Wastage allowance added to the laid quantity, % (typical 5-10).",
+        ),
+        output_format: str = Input(
+            default="png",
+            choices=list(OUTPUT_FORMATS),
+            description="File format of the preview and the picture.",
+        ),
+        engine: str = Input(
+            default="auto",
+            choices=list(ENGINES),
+            description=(
+                "auto: photorealistic (sdxl) where its weights are installed, else procedural. procedural: "
+                "drawn without a diffusion model, in seconds. sdxl: insist on the diffusion model."
+            ),
+        ),
+        params_json: Optional[str] = Input(  # noqa: UP045
+            default=None,
+            max_length=MAX_PARAMS_JSON,
+            description=(
+                'For programs written for the v4 API; leave it empty on this form. {"colors": [{"name": '
+                '"red", "proportion": 60}, ...], "angle": 0, "quality": "standard", "seed": 42, '
+                '"overrides": {"steps": 20, ...}}; its colours replace the example mix left in colors '
+                "(docs/api.md)."
+            ),
+        ),
     ) -> Iterator[Path]:
         """Preview, final image, colour map and report.json, each yielded as soon as it is written; then
         the spec sheet, the scene and the room photo where asked for."""
         inputs = {
             "colors": colors,
-            "params_json": params_json,
             "angle": angle,
             "quality": quality,
             "seed": seed,
-            "output_format": output_format,
-            "engine": engine,
-            "image": image,
+            "scene": scene,
             "area": area,
             "area_unit": area_unit,
             "depth_mm": depth_mm,
-            "bulk_density": bulk_density,
-            "binder_percent": binder_percent,
-            "wastage_percent": wastage_percent,
             "sheet": sheet,
-            "scene": scene,
+            "image": image,
             "room_photo": room_photo,
             "room_corners": room_corners,
             "room_width_m": room_width_m,
+            "bulk_density": bulk_density,
+            "binder_percent": binder_percent,
+            "wastage_percent": wastage_percent,
+            "output_format": output_format,
+            "engine": engine,
+            "params_json": params_json,
         }
         yield from self.stream(inputs, threading.Event())
 
@@ -256,8 +297,8 @@ class Predictor(BaseRunner):
         except (CancelationException, Cancelled):
             status = "canceled"
             raise
-        except RequestError:
-            raise  # already one short line naming the field
+        except RequestError as error:
+            raise for_the_form(error) from None  # already one short line naming the field
         except Exception as error:
             self.service.note_failure(error)
             if len(str(error)) > MAX_ERROR_LENGTH:  # coglet cannot pass a reply over its frame size

@@ -557,6 +557,10 @@ def _check_override(field: str, key: str, value: Any) -> Any:
 
 # --- the one entry point -------------------------------------------------------------------------
 
+# The form's `colors` default: a person who presses Run on the untouched form gets this tile. Left at
+# it, like the other fields left at their defaults, it gives way to params_json's colours.
+EXAMPLE_MIX = "60% red, 40% white"
+
 FORM_DEFAULTS: dict[str, Any] = {
     "angle": 0,
     "quality": "standard",
@@ -577,8 +581,9 @@ def build_request(
     """Merge the form fields with the legacy JSON and validate everything. `prompt_max_length` > 0
     allows the prompt overrides, that long at most (PLITKA_PROMPT_OVERRIDES).
 
-    params_json's values replace form fields left at their defaults; a form field set to another
-    value that params_json contradicts is an error, as is colour text that contradicts its colours.
+    params_json's values replace form fields left at their defaults (colors at EXAMPLE_MIX too); a
+    form field set to another value that params_json contradicts is an error, as is colour text that
+    contradicts its colours.
     """
     unknown = sorted(set(form) - set(FORM_DEFAULTS))
     if unknown:
@@ -606,7 +611,7 @@ def build_request(
         legacy = parse_params_json(params_json or "", palette, colors_required=mix is None)
         if legacy["mix"] is None:
             legacy["mix"] = mix
-        if mix is not None and not _mixes_agree(mix, legacy["mix"]):
+        if mix is not None and colors != EXAMPLE_MIX and not _mixes_agree(mix, legacy["mix"]):
             raise RequestError(
                 "colors",
                 f"the text ({_format_mix(mix)}) and params_json ({_format_mix(legacy['mix'])}) disagree;"

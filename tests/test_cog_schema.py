@@ -1,5 +1,5 @@
 from plitka.cog_schema import SCHEMA_PATH, build_schema, render
-from plitka.request import ANGLES, FORM_DEFAULTS, MAX_SEED
+from plitka.request import ANGLES, EXAMPLE_MIX, FORM_DEFAULTS, MAX_SEED
 
 
 def test_committed_schema_matches_the_predictor():
@@ -11,26 +11,27 @@ def test_committed_schema_matches_the_predictor():
 def test_schema_carries_the_form_constraints():
     schemas = build_schema()["components"]["schemas"]
     inputs = schemas["Input"]["properties"]
+    # A person choosing a floor reads the mix first and the v4 API's params_json last.
     assert list(inputs) == [
         "colors",
-        "params_json",
         "angle",
         "quality",
         "seed",
-        "output_format",
-        "engine",
-        "image",
+        "scene",
         "area",
         "area_unit",
         "depth_mm",
-        "bulk_density",
-        "binder_percent",
-        "wastage_percent",
         "sheet",
-        "scene",
+        "image",
         "room_photo",
         "room_corners",
         "room_width_m",
+        "bulk_density",
+        "binder_percent",
+        "wastage_percent",
+        "output_format",
+        "engine",
+        "params_json",
     ]
     assert (inputs["image"]["format"], inputs["image"]["nullable"]) == ("uri", True)
     assert (inputs["room_photo"]["format"], inputs["room_photo"]["nullable"]) == ("uri", True)
@@ -45,6 +46,7 @@ def test_schema_carries_the_form_constraints():
         -1,
     )
     assert inputs["colors"]["nullable"] is True
+    assert inputs["colors"]["default"] == EXAMPLE_MIX  # the untouched form makes a tile
     assert "required" not in schemas["Input"]
     assert schemas["Output"]["x-cog-array-type"] == "iterator"
     assert all(prop["description"] for prop in inputs.values())

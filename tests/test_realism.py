@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import cv2
 import numpy as np
 import pytest
@@ -142,8 +144,18 @@ def test_granule_size_compares_crumbs_relative_to_their_tile():
     assert reference.granule_size(photos, coarser) == pytest.approx(2.0, rel=0.15)
 
 
+@functools.cache
+def _default_render(mix: tuple[tuple[str, float], ...], seed: int) -> Image.Image:
+    return reference.default_renderer(dict(mix), seed)
+
+
+def cached_renderer(mix: dict[str, float], seed: int) -> Image.Image:
+    """The default renderer, each mix and seed once per run: the tests below compare the same renders."""
+    return _default_render(tuple(mix.items()), seed)
+
+
 def render_of(proportions: str) -> Image.Image:
-    return reference.default_renderer(parse_proportions(proportions), 1)
+    return cached_renderer(parse_proportions(proportions), 1)
 
 
 def test_our_crumbs_are_as_large_on_the_tile_as_in_the_photos(reference_tiles):
@@ -187,7 +199,7 @@ def matched_seed_1(reference_tiles) -> reference.Matched:
     """The labelled photos and our seed-1 renders of their mixes, as the test compares them."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(reference, "RENDER_SEEDS", (1,))
-        return reference.matched_pictures(reference_tiles)
+        return reference.matched_pictures(reference_tiles, renderer=cached_renderer)
 
 
 def test_our_renders_are_as_soft_as_the_photos_at_the_pixel_scale(matched_seed_1):

@@ -4,7 +4,7 @@ import pytest
 
 from plitka.layout import build_layout
 from plitka.limits import MAX_COLORS_TEXT, MAX_JSON_DEPTH, MAX_PARAMS_JSON, quote
-from plitka.request import MIN_SHARE, RequestError, build_request, parse_color_text
+from plitka.request import EXAMPLE_MIX, MIN_SHARE, RequestError, build_request, parse_color_text
 
 
 @pytest.mark.parametrize(
@@ -91,7 +91,7 @@ def test_legacy_overrides_are_bounded():
         ({"params_json": legacy([("red", "60")])}, "params_json.colors[0].proportion", "must be a number"),
         ({"params_json": legacy([("red", 60), ("white", 60)])}, "params_json.colors", "must sum to 100%"),
         (
-            {"colors": "60% red, 40% white", "params_json": legacy([("red", 50), ("white", 50)])},
+            {"colors": "70% red, 30% white", "params_json": legacy([("red", 50), ("white", 50)])},
             "colors",
             "disagree",
         ),
@@ -123,6 +123,15 @@ def test_agreeing_text_and_params_json_are_accepted():
 def test_params_json_fills_fields_left_at_their_defaults():
     request = build_request(params_json=legacy([("red", 1)], quality="high", angle=90), angle=0)
     assert (request.quality, request.angle) == ("high", 90)
+
+
+def test_params_json_colours_replace_the_forms_example_mix():
+    """The form's colors default (the untouched web form) gives way to params_json as other defaults do;
+    the example alone makes its own tile."""
+    assert build_request(EXAMPLE_MIX, legacy([("blue", 1)])).mix == {"BLUE": 100}
+    assert build_request(EXAMPLE_MIX).mix == {"RED": 60, "WHITE": 40}
+    with pytest.raises(RequestError, match="disagree"):
+        build_request(EXAMPLE_MIX.replace("60% red", "60% blue"), legacy([("blue", 1)]))
 
 
 def test_describe_mix_in_words():

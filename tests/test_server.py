@@ -8,15 +8,14 @@ import pytest
 import requests
 from PIL import Image
 
-from plitka.cog_client import ROOT, decode, predict, running_server
+from plitka.cog_client import ROOT, decode, predict
 
 pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("work")) as url:
-        yield url
+def server(procedural_server):
+    return procedural_server
 
 
 def test_prediction_streams_preview_final_colormap_report(server):
@@ -62,6 +61,26 @@ def test_legacy_params_json(server):
     assert (report["requested"], report["angle"], report["seed"]) == ({"BLACK": 15.0, "WHITE": 85.0}, 90, 3)
 
 
+def test_an_untouched_form_makes_the_example_tile(server):
+    """Run pressed on the web form without typing anything: the inputs' defaults, colors' example mix."""
+    result = predict(server)
+    assert result["status"] == "succeeded", result.get("error")
+    assert len(result["output"]) == 4
+    report = json.loads(decode(result["output"][3]))
+    assert report["requested"] == {"RED": 60.0, "WHITE": 40.0}
+    assert (report["angle"], report["quality"], report["engine"]) == (0, "standard", "procedural")
+
+
+def test_a_bad_input_reads_as_the_products_own_line(server):
+    """coglet's words come first ("Prediction failed: Generator iteration error: "), then the product's
+    line: no exception type between them."""
+    result = predict(server, colors="60% redd, 40% white")
+    assert result["error"] == (
+        "Prediction failed: Generator iteration error: "
+        "colors: unknown colour 'redd'; did you mean RED (red), GRAY (gray)?"
+    )
+
+
 @pytest.mark.parametrize(
     ("inputs", "message"),
     [
@@ -71,11 +90,11 @@ def test_legacy_params_json(server):
         ({"colors": "-10% red, 110% white"}, "colors: shares cannot be negative"),
         ({"params_json": "{broken"}, "params_json: not valid JSON"),
         (
-            {"colors": "60% red, 40% white", "params_json": '{"colors": [{"name": "red", "proportion": 1}]}'},
-            "colors: the text (60% RED, 40% WHITE) and params_json (100% RED) disagree",
+            {"colors": "70% red, 30% white", "params_json": '{"colors": [{"name": "red", "proportion": 1}]}'},
+            "colors: the text (70% RED, 30% WHITE) and params_json (100% RED) disagree",
         ),
         ({"colors": "red", "engine": "sdxl"}, "engine: sdxl is unavailable here"),
-        ({}, "colors: give the mix as text"),
+        ({"colors": ""}, "colors: give the mix as text"),
     ],
 )
 def test_bad_input_fails_the_prediction_with_one_clear_message(server, inputs, message):

@@ -89,6 +89,7 @@ def test_twenty_concurrent_requests_are_all_answered_with_a_bounded_queue(server
     assert samples['plitka_predictions_total{engine="sdxl",status="succeeded"}'] >= 21
 
 
+@pytest.mark.soak
 def test_two_hundred_generations_leak_neither_memory_nor_references(server):
     url, metrics_url = server
     for seed in range(WARM_UP):  # builds the models if needed; the allocators settle (see the note below)

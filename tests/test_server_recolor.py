@@ -13,7 +13,7 @@ import pytest
 from noncrumb import lattice
 from PIL import Image
 
-from plitka.cog_client import decode, predict, running_server
+from plitka.cog_client import decode, predict
 from plitka.layout import build_layout
 from plitka.render import render_tile
 
@@ -21,9 +21,8 @@ pytestmark = pytest.mark.server
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("work")) as url:
-        yield url
+def server(procedural_server):
+    return procedural_server
 
 
 @pytest.fixture(scope="module")

@@ -16,9 +16,8 @@ SMALL = json.dumps({"overrides": {"resolution": 512, "steps": 4}})
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, tiny_weights):
-    with running_server(tmp_path_factory.mktemp("work"), **tiny_weights.environment()) as url:
-        yield url
+def server(sdxl_server):
+    return sdxl_server
 
 
 def sdxl(server, **inputs) -> tuple[dict, dict]:

@@ -17,7 +17,7 @@ import pytest
 import requests
 from PIL import Image
 
-from plitka.cog_client import ROOT, decode, free_port, running_server
+from plitka.cog_client import ROOT, decode, free_port
 from plitka.palette import PALETTE
 from plitka.render.swatch import crumb_crop
 from plitka.studio import StudioServer
@@ -41,6 +41,12 @@ SCHEMA = json.loads((ROOT / ".cog" / "openapi_schema.json").read_text())
             "did you mean RED (red)?",
             "colors",
             "colors: unknown colour 'redd'",
+        ),
+        pytest.param(
+            "Prediction failed: Generator iteration error: seed: must be an integer",
+            "seed",
+            "seed: must be an integer",
+            id="after-coglets-words",
         ),
         ("params_json.overrides.resolution: must be a multiple of 8", "params_json", "params_json.overrides"),
         ("engine: sdxl is unavailable here (...)", "engine", "engine: sdxl"),
@@ -75,12 +81,9 @@ def test_schema_choices_are_read_from_cogs_references():
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory):
+def studio(procedural_server):
     store = PredictionStore()
-    with (
-        running_server(tmp_path_factory.mktemp("work")) as api,
-        StudioServer(CogBackend(api, store), store) as server,
-    ):
+    with StudioServer(CogBackend(procedural_server, store), store) as server:
         yield server.url
 
 
@@ -273,44 +276,41 @@ class ReplicateShaped:
         self.server.server_close()
 
 
-def test_replicate_token_is_used_by_the_studio_and_never_served(tmp_path):
-    with running_server(tmp_path) as cog:
-        replicate = ReplicateShaped(cog)
-        store = PredictionStore()
-        backend = ReplicateBackend("acme/plitka-pro", TOKEN, store, api=replicate.url)
-        try:
-            with StudioServer(backend, store) as studio:
-                served = []
+def test_replicate_token_is_used_by_the_studio_and_never_served(procedural_server):
+    replicate = ReplicateShaped(procedural_server)
+    store = PredictionStore()
+    backend = ReplicateBackend("acme/plitka-pro", TOKEN, store, api=replicate.url)
+    try:
+        with StudioServer(backend, store) as studio:
+            served = []
 
-                def get(path):
-                    response = requests.get(studio.url + path, timeout=60)
-                    served.append(response.content + str(response.headers).encode())
-                    return response
+            def get(path):
+                response = requests.get(studio.url + path, timeout=60)
+                served.append(response.content + str(response.headers).encode())
+                return response
 
-                for path in (
-                    "/",
-                    "/static/studio.js",
-                    "/static/studio.css",
-                    "/api/config",
-                    "/api/swatches/RED.png",
-                ):
-                    assert get(path).status_code == 200
-                started = requests.post(
-                    studio.url + "/api/predictions", json={"input": {"colors": "red", "seed": 3}}, timeout=120
-                )
-                served.append(started.content)
-                prediction = started.json()
-                while prediction["status"] not in ("succeeded", "failed"):
-                    prediction = get(
-                        f"/api/predictions/{prediction['id']}?after={prediction['version']}"
-                    ).json()
-                assert prediction["status"] == "succeeded", prediction
-                report = get(prediction["outputs"][3]["url"]).json()
-                assert report["requested"] == {"RED": 100.0}
-                for output in prediction["outputs"][:3]:
-                    get(output["url"])
-        finally:
-            replicate.close()
+            for path in (
+                "/",
+                "/static/studio.js",
+                "/static/studio.css",
+                "/api/config",
+                "/api/swatches/RED.png",
+            ):
+                assert get(path).status_code == 200
+            started = requests.post(
+                studio.url + "/api/predictions", json={"input": {"colors": "red", "seed": 3}}, timeout=120
+            )
+            served.append(started.content)
+            prediction = started.json()
+            while prediction["status"] not in ("succeeded", "failed"):
+                prediction = get(f"/api/predictions/{prediction['id']}?after={prediction['version']}").json()
+            assert prediction["status"] == "succeeded", prediction
+            report = get(prediction["outputs"][3]["url"]).json()
+            assert report["requested"] == {"RED": 100.0}
+            for output in prediction["outputs"][:3]:
+                get(output["url"])
+    finally:
+        replicate.close()
     assert replicate.authorised and all(ok for _, ok in replicate.authorised)
     assert not [body for body in served if TOKEN.encode() in body]
     assert not [body for body in served if b"r8_" in body]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from plitka.cog_client import free_port, running_server
+from plitka.cog_client import free_port
 from plitka.palette import PALETTE
 from plitka.studio import StudioServer
 from plitka.studio.backends import CogBackend
@@ -25,9 +25,8 @@ WAIT = 60  # seconds for anything the server does (a 2-core machine shared with 
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory):
-    with running_server(tmp_path_factory.mktemp("work")) as url:
-        yield url
+def api(procedural_server):
+    return procedural_server
 
 
 @pytest.fixture(scope="module")
@@ -347,13 +346,9 @@ def test_an_uploaded_photo_is_recoloured_by_the_server_and_a_bad_one_refused_bes
 
 
 @pytest.fixture(scope="module")
-def sdxl_studio(tmp_path_factory, tiny_weights):
+def sdxl_studio(sdxl_server):
     store = PredictionStore()
-    env = tiny_weights.environment()
-    with (
-        running_server(tmp_path_factory.mktemp("sdxl"), **env) as api,
-        StudioServer(CogBackend(api, store), store) as s,
-    ):
+    with StudioServer(CogBackend(sdxl_server, store), store) as s:
         yield s.url
 
 

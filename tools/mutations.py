@@ -1,13 +1,16 @@
 """Deliberate breakages of the code, each of which the tests named beside it must catch.
 
-    .venv/bin/python tools/mutations.py              # every mutation (about 2 min on a 2-core CPU)
+    .venv/bin/python tools/mutations.py              # every mutation, two at a time (--jobs)
     .venv/bin/python tools/mutations.py gate-queue   # some, by name
     .venv/bin/python tools/mutations.py --list
+    .venv/bin/python tools/mutations.py --passed-in .ci-pytest.xml   # CI: after pytest --junitxml
 
 A test's name is a promise: break what it guards and it must fail. Each mutation below replaces one
 exact piece of the source with a broken one, in a copy of the working tree (the tree itself is never
 written, so an interrupted run leaves nothing behind), and runs only its named tests there; every one
-of them must fail. The named tests run once unmutated first and must pass. A mutation whose text is no
+of them must fail. The named tests run once unmutated first and must pass; those that passed in the
+junit report given with --passed-in (CI's own pytest run of this very tree) need not run again. A
+mutation whose text is no
 longer in the source (after a refactor) is an error: edit the list, do not let it rot. Exit status 0
 when every mutation was caught.
 
@@ -19,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 import xml.etree.ElementTree as ElementTree
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -250,6 +255,44 @@ MUTATIONS = (
             "tests/test_render.py::test_crumbs_reaching_inside_the_edge_band_are_found_from_the_band_alone[2]",
         ),
         "the ragged edge counts three sides of the edge band: crumbs along the fourth seem to reach in",
+    ),
+    Mutation(
+        "form-error-says-requesterror",
+        "predict.py",
+        "raise for_the_form(error) from None",
+        "raise",
+        ("tests/test_server.py::test_a_bad_input_reads_as_the_products_own_line",),
+        "a bad input reaches the form as 'RequestError: colors: ...', coglet's rendering of the type",
+    ),
+    Mutation(
+        "form-without-an-example-mix",
+        "predict.py",
+        "default=EXAMPLE_MIX,",
+        "default=None,",
+        (
+            "tests/test_server.py::test_an_untouched_form_makes_the_example_tile",
+            "tests/test_cog_schema.py::test_schema_carries_the_form_constraints",
+        ),
+        "colors has no default: Run on the untouched form fails",
+    ),
+    Mutation(
+        "example-mix-contradicts-params-json",
+        "plitka/request.py",
+        "colors != EXAMPLE_MIX and ",
+        "",
+        (
+            "tests/test_request.py::test_params_json_colours_replace_the_forms_example_mix",
+            "tests/test_server.py::test_legacy_params_json",
+        ),
+        "colors left at the form's example mix is an error beside params_json's own colours",
+    ),
+    Mutation(
+        "studio-misses-the-field-after-coglets-words",
+        "plitka/studio/errors.py",
+        "(?:error|failed|RequestError): ",
+        "RequestError: ",
+        ("tests/test_studio.py::test_prediction_error_names_its_field[after-coglets-words]",),
+        "the studio shows an error without its field when no exception name precedes the product's line",
     ),
     Mutation(
         "measurement-imports-the-lock",
@@ -586,34 +629,72 @@ def test_name(node: str) -> str:
     return node.split("::")[-1]
 
 
-def check(mutations: list[Mutation]) -> bool:
-    ok = True
+def passed_in(report: Path) -> set[str]:
+    """The node ids (path::name) that passed in a junit report of a pytest run of this tree."""
+    passed = set()
+    for case in ElementTree.parse(report).iter("testcase"):
+        if any(case.find(kind) is not None for kind in ("failure", "error", "skipped")):
+            continue
+        module = (case.get("classname") or "").split(".")
+        # classname is the module's dotted path (plus a class, if any): tests.test_x -> tests/test_x.py
+        path = "/".join(module[:2] if module[0] == "tests" else module[:1]) + ".py"
+        passed.add(f"{path}::{case.get('name')}")
+    return passed
+
+
+def make_copy(folder: Path) -> Path:
+    """A copy of the working tree in `folder` whose tests import the copy's plitka."""
+    tree = folder / ROOT.name
+    copy_tree(tree)
+    shared = ROOT.parent / "shared"
+    if shared.is_dir():  # the copy finds ../shared (the reference photos) as the tree does
+        (folder / "shared").symlink_to(shared)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import plitka; print(plitka.__file__)"],
+        cwd=tree,
+        env={**os.environ, "PYTHONPATH": str(tree)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert Path(probe).is_relative_to(tree), f"the copy's tests would import {probe}"
+    return tree
+
+
+def check(
+    mutations: list[Mutation], passed_before: set[str] | frozenset[str] = frozenset(), jobs: int = 1
+) -> bool:
+    """Each mutation in a copy of the tree of its own worker; `jobs` workers, each with one copy."""
     with tempfile.TemporaryDirectory(prefix="plitka-mutations-") as folder:
-        tree = Path(folder) / ROOT.name
-        copy_tree(tree)
-        shared = ROOT.parent / "shared"
-        if shared.is_dir():  # the copy finds ../shared (the reference photos) as the tree does
-            (Path(folder) / "shared").symlink_to(shared)
-        probe = subprocess.run(
-            [sys.executable, "-c", "import plitka; print(plitka.__file__)"],
-            cwd=tree,
-            env={**os.environ, "PYTHONPATH": str(tree)},
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        assert Path(probe).is_relative_to(tree), f"the copy's tests would import {probe}"
-        tests = tuple(dict.fromkeys(node for mutation in mutations for node in mutation.tests))
-        start = time.monotonic()
-        _, passed, tail = failed_tests(tree, tests)
-        missing = {test_name(node) for node in tests} - passed
-        if missing:
-            print(f"unmutated: {', '.join(sorted(missing))} did not pass\n{tail}")
-            return False
-        print(f"unmutated: {len(tests)} tests pass ({time.monotonic() - start:.0f} s)")
-        for mutation in mutations:
-            ok &= check_one(tree, mutation)
-    return ok
+        trees = []
+        for number in range(max(1, min(jobs, len(mutations)))):
+            (Path(folder) / str(number)).mkdir()
+            trees.append(make_copy(Path(folder) / str(number)))
+        copies: queue.Queue[Path] = queue.Queue()
+        for tree in trees:
+            copies.put(tree)
+        named = tuple(dict.fromkeys(node for mutation in mutations for node in mutation.tests))
+        tests = tuple(node for node in named if node not in passed_before)
+        if len(tests) < len(named):
+            print(f"unmutated: {len(named) - len(tests)} tests passed in the given report of this tree")
+        if tests:
+            start = time.monotonic()
+            _, passed, tail = failed_tests(trees[0], tests)
+            missing = {test_name(node) for node in tests} - passed
+            if missing:
+                print(f"unmutated: {', '.join(sorted(missing))} did not pass\n{tail}")
+                return False
+            print(f"unmutated: {len(tests)} tests pass ({time.monotonic() - start:.0f} s)", flush=True)
+
+        def in_a_copy(mutation: Mutation) -> bool:
+            tree = copies.get()
+            try:
+                return check_one(tree, mutation)
+            finally:
+                copies.put(tree)
+
+        with ThreadPoolExecutor(max_workers=len(trees)) as pool:
+            return all(list(pool.map(in_a_copy, mutations)))
 
 
 def check_one(tree: Path, mutation: Mutation) -> bool:
@@ -634,7 +715,7 @@ def check_one(tree: Path, mutation: Mutation) -> bool:
     if survived:
         print(f"{mutation.name}: SURVIVED ({mutation.what}); still passing: {', '.join(survived)}\n{tail}")
         return False
-    print(f"{mutation.name}: caught by {', '.join(mutation.tests)} ({seconds:.0f} s)")
+    print(f"{mutation.name}: caught by {', '.join(mutation.tests)} ({seconds:.0f} s)", flush=True)
     return True
 
 
@@ -642,6 +723,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="mutations to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutations and their tests")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=2,
+        help="mutations checked at once, each in its own copy of the tree (default 2: CI's two cores)",
+    )
+    parser.add_argument(
+        "--passed-in",
+        type=Path,
+        metavar="JUNIT_XML",
+        help="a junit report of a pytest run of this unchanged tree: its passed tests need no unmutated run",
+    )
     args = parser.parse_args(argv)
     known = {mutation.name: mutation for mutation in MUTATIONS}
     unknown = [name for name in args.names if name not in known]
@@ -652,7 +745,8 @@ def main(argv: list[str] | None = None) -> int:
         for mutation in chosen:
             print(f"{mutation.name}: {mutation.what}\n  {mutation.path}\n  " + "\n  ".join(mutation.tests))
         return 0
-    return 0 if check(chosen) else 1
+    passed_before = passed_in(args.passed_in) if args.passed_in else frozenset()
+    return 0 if check(chosen, passed_before, args.jobs) else 1
 
 
 if __name__ == "__main__":

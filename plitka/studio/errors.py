@@ -7,9 +7,10 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 # coglet puts its own words before the product's line ("Prediction failed: Generator iteration
-# error: RequestError: colors: ..."); the line itself starts with the field it names.
+# error: colors: ...", from servers of earlier versions "...error: RequestError: colors: ..."); the
+# line itself starts with the field it names.
 _PRODUCT_LINE = re.compile(
-    r"(?:^|\bRequestError: )(?P<field>[a-z_][a-z0-9_]*)(?:\.[a-z0-9_.]+)?: (?P<message>.+)"
+    r"(?:^|\b(?:error|failed|RequestError): )(?P<field>[a-z_][a-z0-9_]*)(?:\.[a-z0-9_.]+)?: (?P<message>.+)"
 )
 MAX_MESSAGE = 2000  # characters shown of any one error
 
