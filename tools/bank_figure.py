@@ -14,13 +14,10 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
-from PIL import Image, ImageDraw, ImageFont
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 
-from realism_figure import CROP, LABEL, MIXES, _centre_crop  # noqa: E402
+from realism_figure import MIXES, save_sheet  # noqa: E402
 
 from plitka.analysis.evaluate import DEFAULT_REFERENCE, parse_proportions, read_labels  # noqa: E402
 from plitka.bank import choose_renderer  # noqa: E402
@@ -38,24 +35,7 @@ def main() -> int:
     rows = {row["file"]: row for row in read_labels(args.reference)}
     photos = [reference._photo(args.reference, rows[name]) for name in MIXES]
     renders = {name: [_render(name, rows[file]) for file in MIXES] for name in ("flat", "bank")}
-    figure = Image.new("RGB", (CROP * 3, LABEL + CROP * len(MIXES)), "white")
-    draw = ImageDraw.Draw(figure)
-    font = ImageFont.load_default(size=16)
-    for column, title in enumerate(COLUMNS):
-        draw.text((column * CROP + 6, 3), title, fill=(30, 30, 30), font=font)
-    for index, photo in enumerate(photos):
-        crops = [_centre_crop(photo.rgb)]
-        for name in ("flat", "bank"):
-            scale = reference.granule_scale(photos, renders[name])
-            resized = cv2.resize(
-                renders[name][index].rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
-            )
-            crops.append(_centre_crop(resized))
-        for column, crop in enumerate(crops):
-            figure.paste(Image.fromarray(crop), (column * CROP, LABEL + index * CROP))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    figure.save(args.out, quality=85)
-    print(args.out)
+    save_sheet(photos, renders, COLUMNS, args.out)
     return 0
 
 

@@ -51,25 +51,31 @@ def main() -> int:
         label: [_render(renderer, rows[name]) for name in MIXES]
         for label, renderer in (("before", procedural_v1.render_tile), ("today", render_tile))
     }
-    figure = Image.new("RGB", (CROP * 3, LABEL + CROP * len(MIXES)), "white")
+    save_sheet(photos, renders, COLUMNS, args.out)
+    return 0
+
+
+def save_sheet(photos: list, renders: dict[str, list], columns: tuple[str, ...], out: Path) -> None:
+    """One row per photo: its centre crop, then each renderer's picture of the mix resized to the
+    photos' granule scale and cropped alike; a title over each column."""
+    figure = Image.new("RGB", (CROP * len(columns), LABEL + CROP * len(photos)), "white")
     draw = ImageDraw.Draw(figure)
     font = ImageFont.load_default(size=16)
-    for column, title in enumerate(COLUMNS):
+    for column, title in enumerate(columns):
         draw.text((column * CROP + 6, 3), title, fill=(30, 30, 30), font=font)
+    scales = {label: reference.granule_scale(photos, pictures) for label, pictures in renders.items()}
     for index, photo in enumerate(photos):
         crops = [_centre_crop(photo.rgb)]
-        for label in ("before", "today"):
-            scale = reference.granule_scale(photos, renders[label])
+        for label, pictures in renders.items():
             resized = cv2.resize(
-                renders[label][index].rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA
+                pictures[index].rgb, None, fx=scales[label], fy=scales[label], interpolation=cv2.INTER_AREA
             )
             crops.append(_centre_crop(resized))
         for column, crop in enumerate(crops):
             figure.paste(Image.fromarray(crop), (column * CROP, LABEL + index * CROP))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    figure.save(args.out, quality=85)
-    print(args.out)
-    return 0
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.save(out, quality=85)
+    print(out)
 
 
 def _render(renderer, row: dict[str, str]) -> reference.Picture:
