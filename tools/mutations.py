@@ -297,7 +297,8 @@ MUTATIONS = (
     Mutation(
         "measurement-imports-the-lock",
         "plitka/analysis/measure.py",
-        "from plitka.colour.regions import segment_granules",
+        "from plitka.colour.regions import REFERENCE_SIDE, crevices, segment_granules",
+        "from plitka.colour.regions import REFERENCE_SIDE, crevices\n"
         "from plitka.lock.lock import segment_granules",
         ("tests/test_layers.py::test_measuring_and_recolouring_never_import_each_other[analysis-lock]",),
         "the measurement takes the granule regions from the lock again (works, through its re-export)",
