@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -58,8 +59,6 @@ def _locked(lightness_new: float, lightness_kept: float) -> LockResult:
 
 
 def _lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    import cv2
-
     return cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
 
 

@@ -12,7 +12,7 @@ from plitka.cog_client import free_port
 from plitka.palette import PALETTE
 from plitka.studio import StudioServer
 from plitka.studio.backends import CogBackend
-from plitka.studio.browser import headless_chromium, missing
+from plitka.studio.browser import by_id, headless_chromium, missing, wait_until
 from plitka.studio.predictions import PredictionStore
 
 NO_BROWSER = missing()
@@ -50,13 +50,7 @@ def page(browser, studio):
 
 
 def until(driver, condition, timeout=WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
-
-
-def by_id(driver, element_id):
-    return driver.find_element("id", element_id)
+    return wait_until(driver, condition, timeout)
 
 
 def pick(driver, *codes):

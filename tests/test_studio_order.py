@@ -14,7 +14,7 @@ from plitka.cog_client import running_server
 from plitka.order.share import decode
 from plitka.studio import StudioServer
 from plitka.studio.backends import CogBackend
-from plitka.studio.browser import headless_chromium, missing
+from plitka.studio.browser import by_id, headless_chromium, missing, wait_until
 from plitka.studio.predictions import PredictionStore
 
 NO_BROWSER = missing()
@@ -117,13 +117,7 @@ def browser():  # the browser tests skip here, with the reason, where there is n
 
 
 def until(driver, condition, timeout=WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.05).until(condition)
-
-
-def by_id(driver, element_id):
-    return driver.find_element("id", element_id)
+    return wait_until(driver, condition, timeout)
 
 
 def open_page(driver, url):

@@ -14,7 +14,7 @@ from PIL import Image
 from plitka.cog_client import running_server
 from plitka.studio import StudioServer
 from plitka.studio.backends import CogBackend
-from plitka.studio.browser import headless_chromium, missing
+from plitka.studio.browser import by_id, headless_chromium, missing, wait_until
 from plitka.studio.predictions import PredictionStore
 
 NO_BROWSER = missing()
@@ -54,13 +54,7 @@ def page(backend):
 
 
 def until(driver, condition, timeout=WAIT):
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
-
-
-def by_id(driver, element_id):
-    return driver.find_element("id", element_id)
+    return wait_until(driver, condition, timeout)
 
 
 def room_photo(path: Path) -> Path:

@@ -64,3 +64,16 @@ def headless_chromium(language: str = "en-US") -> Iterator[Any]:
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_until(driver: Any, condition: Any, timeout: float, poll_seconds: float = 0.05) -> Any:
+    """What `condition(driver)` returns once it is truthy, polling every poll_seconds; Selenium's
+    TimeoutException after timeout seconds."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout, poll_frequency=poll_seconds).until(condition)
+
+
+def by_id(driver: Any, element_id: str) -> Any:
+    """The page's element with this id (NoSuchElementException where there is none)."""
+    return driver.find_element("id", element_id)
