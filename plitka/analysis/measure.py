@@ -85,6 +85,8 @@ import numpy as np
 from PIL import Image
 
 from plitka.colour.rays import (
+    ADAPT_ITERATIONS,
+    ADAPT_WINDOW,
     SHADE_RANGE,
     SHADE_SIGMA,
     SHADE_WEIGHT,
@@ -92,6 +94,7 @@ from plitka.colour.rays import (
     is_hued_mix,
     lightness_pairs,
     shadow_floor,
+    shadows_to_their_colour,
 )
 from plitka.colour.regions import REFERENCE_SIDE, crevices, segment_granules
 from plitka.colour.spaces import SHADE_SHIFT, as_rgb_array, lab_image, lab_to_rgb
@@ -100,9 +103,6 @@ from plitka.palette import PALETTE, Palette
 
 ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
 MAX_ANALYSIS_SIDE_PX = 1024
-SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
-ADAPT_ITERATIONS = 5
-ADAPT_WINDOW = (0.85, 1.2)
 ADAPT_MIN_PIXELS = 50
 MAX_CENTRE_SHIFT = 40.0
 INTERIOR_KERNEL = np.ones((3, 3), np.uint8)
@@ -254,21 +254,10 @@ def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
     # |pixel - shade * centre|^2 = |pixel|^2 - shade * (2 * dots - shade * |centre|^2)
     distance2 = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (2 * dots - shade * centre_norms2)
     cost = distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2
-    labels = _shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
+    labels = shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
     chosen = labels[:, None]
     chosen_shade = np.take_along_axis(shade, chosen, axis=1)[:, 0]
     return labels, chosen_shade, np.take_along_axis(cost, chosen, axis=1)[:, 0]
-
-
-def _shadows_to_their_colour(distance2: np.ndarray, shade: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """A pixel that lies on some colour's ray in its shadow (shade below SHADOW_SHADE) far closer than
-    on the ray of the colour its cost picks is that colour's shadow: a deep shadow on RED is dark red,
-    not a BLACK crumb, and dark yellow is no GRSGRN. Its shade then says it is shadow.
-    distance2, shade: NxK squared distances from each colour's ray and the shades along it."""
-    chosen = np.take_along_axis(distance2, labels[:, None], axis=1)[:, 0]
-    as_shadow = np.where(shade < SHADOW_SHADE, distance2, np.inf)
-    is_shadow = as_shadow.min(axis=1) + SHADOW_FIT_MARGIN < chosen
-    return np.where(is_shadow, as_shadow.argmin(axis=1), labels)
 
 
 def _granule_labels(

@@ -28,6 +28,9 @@ HUED_CHROMA = 20.0  # palette C*: BROWN 21, DKGREEN 27, RED 59; KHAKI 19, WHTGRN
 SHADE_SIGMA = 8.0  # Lab units of distance from a ray that cost as much as...
 SHADE_WEIGHT = 30.0  # ...this times log(shade)^2 (the measurement's values)
 SHADE_RANGE = (0.05, 2.0)  # shades of its colour that a ray explains
+SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
+ADAPT_WINDOW = (0.85, 1.2)  # shades of its colour whose pixels give a colour's lit level in a picture...
+ADAPT_ITERATIONS = 5  # ...found this many times over, from the palette colour
 
 
 def is_hued_mix(centres_lab: np.ndarray) -> bool:
@@ -65,3 +68,31 @@ def ray_cost(lab: np.ndarray, centres_lab: np.ndarray) -> tuple[np.ndarray, np.n
     shade = np.clip(dots / norms2, *SHADE_RANGE)
     distance2 = (pixels**2).sum(axis=1)[:, None] - shade * (2 * dots - shade * norms2)
     return np.maximum(distance2, 0) / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2, shade
+
+
+def lit_centre(lab_pixels: np.ndarray, start: np.ndarray, max_shift: float = 40.0) -> np.ndarray:
+    """A colour's lit centre (CIELAB) in a picture, found as the measurement adapts one: from `start`,
+    ADAPT_ITERATIONS times the mean of the colour's pixels (Nx3 CIELAB) whose shade on the centre's ray
+    lies within ADAPT_WINDOW, kept within max_shift of start."""
+    pixels = shade_space(lab_pixels).astype(np.float64)
+    origin = shade_space(np.asarray(start, np.float64))
+    centre = origin.copy()
+    for _ in range(ADAPT_ITERATIONS):
+        shade = pixels @ centre / (centre @ centre)
+        lit = (shade >= ADAPT_WINDOW[0]) & (shade <= ADAPT_WINDOW[1])
+        if lit.sum() < 50:
+            break
+        step = pixels[lit].mean(axis=0) - origin
+        centre = origin + step * min(1.0, max_shift / max(float(np.linalg.norm(step)), 1e-6))
+    return centre - shade_space(np.zeros(3))
+
+
+def shadows_to_their_colour(distance2: np.ndarray, shade: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """A pixel that lies on some colour's ray in its shadow (shade below SHADOW_SHADE) far closer than
+    on the ray of the colour its cost picks is that colour's shadow: a deep shadow on RED is dark red,
+    not a BLACK crumb, and dark yellow is no GRSGRN. Its shade then says it is shadow.
+    distance2, shade: NxK squared distances from each colour's ray and the shades along it."""
+    chosen = np.take_along_axis(distance2, labels[:, None], axis=1)[:, 0]
+    as_shadow = np.where(shade < SHADOW_SHADE, distance2, np.inf)
+    is_shadow = as_shadow.min(axis=1) + SHADOW_FIT_MARGIN < chosen
+    return np.where(is_shadow, as_shadow.argmin(axis=1), labels)

@@ -5,7 +5,10 @@ own crumbs of their colour, and is the new colour scattered as a real mix is?
   picture: the difference of their medians, and the ratio of their spreads (interquartile ranges).
 - Patchiness: each colour's share over an 8x8 grid of blocks (the measurement's counted pixels), its
   standard deviation over sqrt(p(1-p)), averaged with the shares p as weights. A colour scattered crumb
-  by crumb varies little from block to block; laid in clouds, a lot.
+  by crumb varies little from block to block; laid in clouds, a lot. Where a picture showed an
+  ordered colour on under 2% before, its before says nothing (near 0 whatever is done); the baseline
+  is then the same crumbs with their colours shuffled at random (scatter_patchiness, on the lock's
+  colour map for both).
 - Invisibility: small patches wholly inside repainted crumbs against patches wholly inside kept crumbs of
   the same colour, told apart by gradient boosting on the realism features (plitka.realism), folds never
   sharing a picture. 0.5: a classifier cannot tell them apart.
@@ -29,6 +32,7 @@ MIN_KEPT_SHARE = 0.02  # of the tile: a colour kept on less has no crumbs of its
 PATCH_PX = 16  # at 1024 px: inside one crumb (crumbs are ~12-50 px across)
 PATCH_INSIDE = 0.9  # share of a patch's pixels that must lie in crumbs of one kind
 PATCHES_PER_KIND = 40  # per picture and colour, repainted and kept alike
+SCATTER_DRAWS = 8  # random shuffles of the crumbs' colours averaged for the scatter baseline
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,27 @@ def patchiness(segmentation: ColourSegmentation) -> float:
         local = own[totals > 0] / totals[totals > 0]
         score += share * float(local.std()) / np.sqrt(share * (1 - share))
     return score
+
+
+def scatter_patchiness(
+    locked: LockResult, rng: np.random.Generator, draws: int = SCATTER_DRAWS
+) -> tuple[float, float]:
+    """Patchiness of the lock's colour map, and the mean over `draws` of the same crumbs' colours
+    shuffled at random: a mix scattered crumb by crumb, the baseline where the picture had too little
+    of a colour before to compare with (its own before is then near 0 whatever the lock does)."""
+    colour_map = locked.colour_map()
+    tile = np.flatnonzero(locked.region_colour >= 0)
+
+    def of(region_colour: np.ndarray) -> float:
+        labels = np.where(colour_map >= 0, region_colour[locked.regions], NOT_COUNTED).astype(np.int8)
+        return patchiness(ColourSegmentation(locked.codes, labels, np.zeros((len(locked.codes), 3))))
+
+    shuffled = []
+    for _ in range(draws):
+        region_colour = locked.region_colour.copy()
+        region_colour[tile] = rng.permutation(region_colour[tile])
+        shuffled.append(of(region_colour))
+    return of(locked.region_colour), float(np.mean(shuffled))
 
 
 def invisibility_patches(

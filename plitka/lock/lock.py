@@ -21,7 +21,17 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from plitka.colour.rays import SHADOW_SHADE, lightness_pairs, ray_cost, shadow_floor
+from plitka.colour.rays import (
+    HUED_CHROMA,
+    SHADE_SIGMA,
+    SHADE_WEIGHT,
+    SHADOW_SHADE,
+    lightness_pairs,
+    lit_centre,
+    ray_cost,
+    shadow_floor,
+    shadows_to_their_colour,
+)
 from plitka.colour.regions import (
     REFERENCE_SIDE,
     Regions,
@@ -32,12 +42,21 @@ from plitka.colour.regions import (
 )
 from plitka.colour.spaces import as_rgb_array, lab_image, palette_lab
 from plitka.colour.tile import TileNotFoundError, tile_mask
+from plitka.lock.appearance import (
+    DONOR_MIN_SHARE,
+    MAX_LOOK_PIXELS,
+    Look,
+    exposure,
+    flat_look,
+    look_of,
+    model_look,
+)
 from plitka.lock.confidence import Confidence, crumb_confidence
 from plitka.lock.quota import BLOCKS, assign_colours
 from plitka.lock.repaint import repaint, to_rgb
 from plitka.palette import PALETTE, Palette
 
-KEEP_COST = 4.0  # a region whose colour costs less than this (ray_cost units) already is that colour
+PLAIN_COST = 4.0  # a region whose colour costs less than this (ray_cost units) plainly is that colour
 MATERIALS = 6  # clusters of region colour (chromaticity and lightness) that share a lit level
 VARIATION_RANGE = (0.7, 1.4)  # a granule's level over its material's, as kept
 PAIR_VARIATION = 0.3  # exponent on that variation for lightness-pair colours (1 = all of it)
@@ -198,37 +217,203 @@ def _paint(
     cost, _ = ray_cost(mean, centres)
     material_level = _material_levels(mean)
     floor = shadow_floor(centres)
-    weight, level = _counted_pixels(regions, lab, tile, material_level, on_tile, floor)
-    variation = np.clip((level + 16) / (material_level + 16), *VARIATION_RANGE)
-    block = _block_of(stats.centroid[tile], lab.shape[:2])
-    colour = assign_colours(cost * weight[:, None], weight, shares, block, BLOCKS * BLOCKS)
     current = cost.argmin(axis=1)
-    keep = (colour == current) & (cost[np.arange(len(tile)), colour] < KEEP_COST) & ~pairs[colour]
-    targets = _target_colours(centres, mean, keep, colour, pairs)
+    rows = np.arange(len(tile))
+    plain = (cost[rows, current] < PLAIN_COST) & ~pairs[current]
+    targets = _target_colours(centres, mean, plain, current, pairs)
+    looks = _looks(lab, regions.labels, on_tile, tile, current, codes, centres, floor)
+    stray = looks.strays(lightness_pairs(centres))
+    counted, level = _counted_pixels(regions, lab, tile, material_level, on_tile & (stray < 0), floor)
+    variation = np.clip((level + 16) / (material_level + 16), *VARIATION_RANGE)
+    weight = looks.counted(regions.labels, tile, floor)
+    as_today = (np.arange(len(codes))[None, :] == current[:, None]) | pairs[None, :]
+    weight = np.where(as_today, counted[:, None], weight)
+    block = _block_of(stats.centroid[tile], lab.shape[:2])
+    strays = np.bincount(stray[stray >= 0], minlength=len(codes)).astype(np.float64)
+    colour = assign_colours(cost, weight, shares, block, stats.centroid[tile], strays)
+    keep = (colour == current) & ~pairs[colour]
+    weight = weight[rows, colour]
 
     count = regions.count
     gain = np.ones(count, np.float32)
     target_lab = stats.mean_lab.copy()
     painted = np.zeros(count, bool)
     changed = np.zeros(count, bool)
+    relit = np.zeros(count, bool)  # changed regions re-lit by a gain (lightness pairs), not by look
     exponent = np.where(pairs[colour], PAIR_VARIATION, 1.0)
     region_gain = (targets[colour, 0] + 16) * variation**exponent / (level + 16)
-    gain[tile] = np.where(keep, 1.0, region_gain)
+    by_gain = ~keep & pairs[colour]
+    gain[tile] = np.where(by_gain, region_gain, 1.0)
     target_lab[tile] = targets[colour]
     target_lab[tile[keep], 0] = mean[keep, 0]  # a kept region keeps its own lightness
     painted[tile] = True
     changed[tile] = ~keep
+    relit[tile] = by_gain
     contrast = np.ones(count, np.float32)
     contrast[tile] = _brightened_contrast(gain[tile])
     region_level = np.zeros(count, np.float32)
     region_level[tile] = level
+    looked = np.zeros(count, bool)
+    looked[tile] = ~keep & ~by_gain
+    lab_in = looks.painted(lab, regions.labels, looked, tile, colour)
     lab_out = repaint(
-        lab, regions.labels, gain, target_lab, painted, changed, scale, on_tile, contrast, region_level
+        lab_in,
+        regions.labels,
+        gain,
+        target_lab,
+        painted,
+        changed,
+        scale,
+        on_tile,
+        contrast,
+        region_level,
+        rolled=relit,
     )
     result.image = Image.fromarray(to_rgb(lab_out))
     result.region_colour[tile] = colour
     result.repainted_regions = changed
     result.repainted_share = float(100 * weight[~keep].sum() / max(weight.sum(), 1))
+
+
+@dataclass(frozen=True)
+class _Looks:
+    """Each tile pixel's rank in the look of the colour its region shows now, and each colour's look as
+    a region painted that colour takes it (plitka.lock.appearance)."""
+
+    source: np.ndarray  # HxW index of the colour the pixel's region shows now, -1 off the tile
+    reads_as: np.ndarray  # HxW index of the colour the pixel reads as (_reads_as), -1 for none
+    rank: np.ndarray  # HxW float32 rank in that colour's look
+    targets: list[Look]
+    levels: np.ndarray  # K: each colour's lit L* as the measurement would find it in the picture
+    centres: np.ndarray  # Kx3 CIELAB: each colour's lit centre in the picture (the palette's if not shown)
+
+    def strays(self, pairs: np.ndarray) -> np.ndarray:
+        """HxW colour index of the pixels of a grey colour's crumbs that read as another grey (not a
+        lightness pair apart, which only a whole granule tells apart), -1 elsewhere. On the grey axis
+        shade alone makes one colour another: a white crumb's deep shade reads BLACK, and whites kept as
+        they were left BLACK 3 points over the order."""
+        own, other = np.maximum(self.source, 0), np.maximum(self.reads_as, 0)
+        grey = np.hypot(self.centres[:, 1], self.centres[:, 2]) < HUED_CHROMA
+        stray = (self.reads_as >= 0) & (self.source >= 0) & (self.reads_as != self.source)
+        stray &= ~pairs[own, other] & grey[own] & grey[other]
+        return np.where(stray, self.reads_as, -1)
+
+    def counted(self, labels: np.ndarray, tile: np.ndarray, floor: float) -> np.ndarray:
+        """NxK counted pixels of each tile region painted each colour by its look: those not darker than
+        `floor` of the colour's lit level."""
+        weight = np.zeros((len(tile), len(self.targets)))
+        on_tile = self.source >= 0
+        for index, (target, level) in enumerate(zip(self.targets, self.levels, strict=True)):
+            lowest = target.rank(np.array([floor * (level + 16) - 16]))[0]
+            lit = on_tile & (self.rank >= lowest)
+            weight[:, index] = np.bincount(labels[lit], minlength=labels.max() + 1)[tile]
+        return weight
+
+    def painted(
+        self, lab: np.ndarray, labels: np.ndarray, moved: np.ndarray, tile: np.ndarray, colour: np.ndarray
+    ) -> np.ndarray:
+        """lab with the pixels of the `moved` regions (N bool) at their rank in their new colour's look."""
+        target_of = np.full(moved.size, -1, np.int64)
+        target_of[tile] = colour
+        pixel_target = np.where(moved[labels] & (self.source >= 0), target_of[labels], -1)
+        out = lab.copy()
+        for index, target in enumerate(self.targets):
+            where = pixel_target == index
+            out[..., 0][where] = target.lightness(self.rank[where])
+        return out
+
+
+def _looks(
+    lab: np.ndarray,
+    labels: np.ndarray,
+    on_tile: np.ndarray,
+    tile: np.ndarray,
+    current: np.ndarray,
+    codes: tuple[str, ...],
+    centres: np.ndarray,
+    floor: float,
+) -> _Looks:
+    """Each colour's look from the crumbs that show it now, and where the picture shows it on under
+    DONOR_MIN_SHARE of the tile, the model at the picture's light. A look leaves out the chips of a
+    lighter colour in its crumbs' regions (a white chip in a red crumb's region): painted into new
+    crumbs, they would be specks of that colour."""
+    source_of = np.full(labels.max() + 1, -1, np.int64)
+    source_of[tile] = current
+    shows = np.where(on_tile, source_of[labels], -1)
+    lit = centres.astype(np.float64).copy()
+    for index in range(len(codes)):
+        if (shows == index).any():
+            lit[index] = lit_centre(_sampled(lab[shows == index]), centres[index])
+    reads_as = _reads_as(lab, on_tile, lit, floor)
+    chip = (reads_as >= 0) & (lit[np.maximum(reads_as, 0), 0] > lit[np.maximum(shows, 0), 0])
+    sources = {
+        index: look_of(_sampled(lab[..., 0][(shows == index) & ~chip]))
+        for index in range(len(codes))
+        if ((shows == index) & ~chip).any()
+    }
+    minimum = DONOR_MIN_SHARE * on_tile.sum()
+    shown = {index for index in sources if (shows == index).sum() >= minimum}
+    factor = exposure({codes[index]: look for index, look in sources.items()})
+    rank = np.zeros(shows.shape, np.float32)
+    for index, look in sources.items():
+        rank[shows == index] = look.rank(lab[..., 0][shows == index])
+    for index in np.flatnonzero(_like_a_gap(centres)):
+        if index in sources:
+            _flatten_ranks(rank, labels, shows == index, (lit[index, 0] + 16) / (lit[:, 0].max() + 16))
+    targets = [
+        sources[index] if index in shown else _modelled(code, centres[index], factor)
+        for index, code in enumerate(codes)
+    ]
+    levels = np.where(
+        [index in shown for index in range(len(codes))], lit[:, 0], (centres[:, 0] + 16) * factor - 16
+    )
+    return _Looks(shows, reads_as, rank, targets, levels, lit)
+
+
+def _sampled(values: np.ndarray) -> np.ndarray:
+    return values[:: max(1, len(values) // MAX_LOOK_PIXELS)]
+
+
+def _reads_as(lab: np.ndarray, on_tile: np.ndarray, centres: np.ndarray, floor: float) -> np.ndarray:
+    """HxW colour index each tile pixel reads as, -1 for none, as the measurement reads a pixel: the
+    nearest ray, unless it lies far nearer another colour's ray in its shadow; not darker than `floor`
+    of it; and inside a 3x3 square of that colour (thin lines are gaps and rims)."""
+    cost, shade = ray_cost(lab[on_tile], centres)
+    distance2 = (cost - SHADE_WEIGHT * np.log(shade) ** 2) * SHADE_SIGMA**2
+    reads = shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
+    lit = np.take_along_axis(shade, reads[:, None], axis=1)[:, 0] >= floor
+    reads_as = np.full(on_tile.shape, -1, np.int64)
+    reads_as[on_tile] = np.where(lit, reads, -1)
+    square = np.ones((3, 3), np.uint8)
+    inside = np.zeros(on_tile.shape, bool)
+    for index in range(len(centres)):
+        inside |= cv2.morphologyEx((reads_as == index).astype(np.uint8), cv2.MORPH_OPEN, square) > 0
+    return np.where(inside, reads_as, -1)
+
+
+def _flatten_ranks(rank: np.ndarray, labels: np.ndarray, where: np.ndarray, factor: float) -> None:
+    """Ranks of the pixels in `where` drawn towards their region's mean rank by `factor` (in place)."""
+    ids = labels[where]
+    mean = np.bincount(ids, weights=rank[where], minlength=labels.max() + 1) / np.maximum(
+        np.bincount(ids, minlength=labels.max() + 1), 1
+    )
+    rank[where] = mean[ids] + (rank[where] - mean[ids]) * factor
+
+
+def _modelled(code: str, centre: np.ndarray, factor: float) -> Look:
+    """A colour's look where the picture shows too few of its crumbs: the model at the picture's light."""
+    model = model_look(code)
+    return model.exposed(factor) if model is not None else flat_look(float(centre[0]))
+
+
+def _like_a_gap(centres: np.ndarray) -> np.ndarray:
+    """K bool: grey colours as dark as the lightest colour's shadow. Their crumbs' shading is mostly
+    sheen and noise, which a pixel's rank in their look carries: a BLACK crumb painted WHITE by rank
+    came out mottled, with dark specks. Their ranks are drawn towards their crumb's mean by the ratio
+    of their level to the lightest colour's (_flatten_ranks): the sheen, alike on every colour, varies
+    a light crumb that much less."""
+    grey = np.hypot(centres[:, 1], centres[:, 2]) < HUED_CHROMA
+    return grey & (centres[:, 0] + 16 < SHADOW_SHADE * (centres[:, 0].max() + 16))
 
 
 def _brightened_contrast(gain: np.ndarray) -> np.ndarray:

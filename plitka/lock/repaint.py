@@ -33,17 +33,19 @@ def repaint(
     where: np.ndarray | None = None,
     contrast: np.ndarray | None = None,
     region_level: np.ndarray | None = None,
+    rolled: np.ndarray | None = None,
 ) -> np.ndarray:
     """The picture (HxWx3 CIELAB) with the `painted` regions (N bool) put on their colours.
 
     labels: HxW region ids; gain: N factors on (L*+16); target_lab: Nx3 the colour (its lit level)
     each region is painted in; changed: N bool, the regions whose colour changes (their highlights
     are rolled off); where: HxW bool, the only pixels painted (the tile); contrast: N exponents on
-    each pixel's shade relative to its region's level region_level (N, L*), 1 or None keeping it.
+    each pixel's shade relative to its region's level region_level (N, L*), 1 or None keeping it;
+    rolled: N bool, the regions whose highlights are rolled off (None: the changed ones).
     Returns HxWx3 float32 CIELAB.
     """
     shade_target = target_lab + np.float32([16, 0, 0])
-    roll_level = np.where(changed, target_lab[:, 0], NO_ROLL_OFF)
+    roll_level = np.where(changed if rolled is None else rolled, target_lab[:, 0], NO_ROLL_OFF)
     per_region = np.stack(
         [
             gain,
