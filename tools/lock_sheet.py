@@ -20,7 +20,8 @@ from plitka.lock import lock_colours
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT.parent / "shared" / "seed-outputs"
 OUT = ROOT / "docs" / "images" / "lock-before-after.jpg"
-PICKED = (  # four drifts of different kinds
+PICKED = (  # five drifts of different kinds
+    "photos/05dbd862_20250903_023149.jpg",  # 60/40 red/white with too little white: new whites
     "photos/32cbff02_20250904_082649.jpg",  # 50/50 blue/red came out all red
     "photos/05dbd862_20250903_023311.jpg",  # four colours, yellow far too much
     "photos/3e4370ea_20250903_013000.jpg",  # a lightness pair: PEARL and LTGRAY
@@ -52,7 +53,7 @@ def main() -> None:
         cells = (before.resize((CELL, CELL)), after.resize((CELL, CELL)), before.crop(CROP), after.crop(CROP))
         for column, cell in enumerate(cells):
             sheet.paste(cell, (6 + column * (CELL + 6), top + CAPTION - 12))
-    sheet.save(OUT, quality=72, optimize=True)
+    sheet.save(OUT, quality=80, optimize=True)
     print(f"wrote {OUT} ({OUT.stat().st_size // 1024} KiB)")
 
 

@@ -199,14 +199,6 @@ MUTATIONS = (
         "the deep shade of kept white crumbs, which reads BLACK, is left out of the shares: BLACK reads high",
     ),
     Mutation(
-        "looks-keep-lighter-chips",
-        "plitka/lock/lock.py",
-        "    chip = (reads_as >= 0) & (lit[np.maximum(reads_as, 0), 0] > lit[np.maximum(shows, 0), 0])",
-        "    chip = np.zeros(shows.shape, bool)",
-        ("tests/test_lock.py::test_the_seed_outputs_are_locked_within_half_a_point_and_none_over_one",),
-        "white chips in red crumbs' regions are copied into new red crumbs as white specks",
-    ),
-    Mutation(
         "pockets-counted",
         "plitka/analysis/measure.py",
         "bodiless[ids[depth > radius]] = False",

@@ -61,13 +61,22 @@ def ray_cost(lab: np.ndarray, centres_lab: np.ndarray) -> tuple[np.ndarray, np.n
 
     Squared distance from the centre's ray in SHADE_SIGMA units plus SHADE_WEIGHT * log(shade)^2.
     """
-    pixels = shade_space(lab).astype(np.float64)
-    centres = shade_space(centres_lab).astype(np.float64)
+    distance2, shade = ray_distances(lab, centres_lab)
+    return distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2, shade
+
+
+def ray_distances(
+    lab: np.ndarray, centres_lab: np.ndarray, dtype: type = np.float64
+) -> tuple[np.ndarray, np.ndarray]:
+    """NxK squared distances (Lab units) of each colour (Nx3 CIELAB) from each centre's ray, and the
+    NxK shades along the rays (clipped to SHADE_RANGE); float32 for a whole picture's pixels."""
+    pixels = shade_space(lab).astype(dtype)
+    centres = shade_space(centres_lab).astype(dtype)
     dots = pixels @ centres.T
     norms2 = (centres**2).sum(axis=1)
-    shade = np.clip(dots / norms2, *SHADE_RANGE)
+    shade = np.clip(dots / norms2, *SHADE_RANGE).astype(dtype)
     distance2 = (pixels**2).sum(axis=1)[:, None] - shade * (2 * dots - shade * norms2)
-    return np.maximum(distance2, 0) / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2, shade
+    return np.maximum(distance2, 0), shade
 
 
 def lit_centre(lab_pixels: np.ndarray, start: np.ndarray, max_shift: float = 40.0) -> np.ndarray:

@@ -29,6 +29,7 @@ from plitka.colour.rays import (
     lightness_pairs,
     lit_centre,
     ray_cost,
+    ray_distances,
     shadow_floor,
     shadows_to_their_colour,
 )
@@ -334,9 +335,7 @@ def _looks(
     floor: float,
 ) -> _Looks:
     """Each colour's look from the crumbs that show it now, and where the picture shows it on under
-    DONOR_MIN_SHARE of the tile, the model at the picture's light. A look leaves out the chips of a
-    lighter colour in its crumbs' regions (a white chip in a red crumb's region): painted into new
-    crumbs, they would be specks of that colour."""
+    DONOR_MIN_SHARE of the tile, the model at the picture's light."""
     source_of = np.full(labels.max() + 1, -1, np.int64)
     source_of[tile] = current
     shows = np.where(on_tile, source_of[labels], -1)
@@ -345,11 +344,10 @@ def _looks(
         if (shows == index).any():
             lit[index] = lit_centre(_sampled(lab[shows == index]), centres[index])
     reads_as = _reads_as(lab, on_tile, lit, floor)
-    chip = (reads_as >= 0) & (lit[np.maximum(reads_as, 0), 0] > lit[np.maximum(shows, 0), 0])
     sources = {
-        index: look_of(_sampled(lab[..., 0][(shows == index) & ~chip]))
+        index: look_of(_sampled(lab[..., 0][shows == index]))
         for index in range(len(codes))
-        if ((shows == index) & ~chip).any()
+        if (shows == index).any()
     }
     minimum = DONOR_MIN_SHARE * on_tile.sum()
     shown = {index for index in sources if (shows == index).sum() >= minimum}
@@ -378,8 +376,8 @@ def _reads_as(lab: np.ndarray, on_tile: np.ndarray, centres: np.ndarray, floor: 
     """HxW colour index each tile pixel reads as, -1 for none, as the measurement reads a pixel: the
     nearest ray, unless it lies far nearer another colour's ray in its shadow; not darker than `floor`
     of it; and inside a 3x3 square of that colour (thin lines are gaps and rims)."""
-    cost, shade = ray_cost(lab[on_tile], centres)
-    distance2 = (cost - SHADE_WEIGHT * np.log(shade) ** 2) * SHADE_SIGMA**2
+    distance2, shade = ray_distances(lab[on_tile], centres, np.float32)
+    cost = distance2 / np.float32(SHADE_SIGMA**2) + np.float32(SHADE_WEIGHT) * np.log(shade) ** 2
     reads = shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
     lit = np.take_along_axis(shade, reads[:, None], axis=1)[:, 0] >= floor
     reads_as = np.full(on_tile.shape, -1, np.int64)

@@ -17,7 +17,6 @@ import numpy as np
 
 BLOCKS = 4
 CRUMB_SIZE_FACTOR = 2.5  # regions over this times the median region are clumps of crumbs: moved last
-SPACING_SHRINK = 0.75  # each scatter pass lowers the spacing between chosen crumbs by this factor
 
 
 def assign_colours(
@@ -94,58 +93,41 @@ def _balanced(
 
 
 def scattered_order(points: np.ndarray, occupied: np.ndarray) -> np.ndarray:
-    """A permutation of points (Nx2) whose every prefix is spread out: blue noise over the crumbs.
-
-    Dart throwing in passes: a point is taken when no point taken before it, nor any occupied point
-    (Mx2, crumbs already of the colour), lies within the pass's spacing; the spacing starts at what
-    would spread all the points evenly and shrinks each pass, so the first crumbs chosen are far from
-    each other and from the colour's own crumbs, the next fill the larger holes, and so on.
-    By hand: a grid-hashed Poisson-disk pass over a few thousand points; no installed library has one.
+    """A permutation of points (Nx2) whose every prefix is spread out over the picture: a stratified
+    choice. The box of the points and of the occupied ones (Mx2, crumbs that already have the colour)
+    is cut into cells holding about one each. A point's round is its place among its cell's points, in
+    random order, after the cell's occupied ones; round by round, the cells come in ordered-dither
+    (Bayer) order, which keeps cells that follow each other apart. So the first crumbs chosen lie one to
+    a cell, in cells without the colour, spread over the whole picture; the next fill in between.
     """
     count = len(points)
     if count == 0:
         return np.zeros(0, np.int64)
     rng = np.random.default_rng(count)
-    remaining = rng.permutation(count)
-    span = np.ptp(np.concatenate([points, occupied]), axis=0) + 1.0
-    spacing = float(np.sqrt(span[0] * span[1] / (count + len(occupied))))
-    order: list[int] = []
-    taken: list[np.ndarray] = [occupied]
-    while len(remaining):
-        grid = _SpacingGrid(spacing, np.concatenate(taken))
-        accepted = np.array([index for index in remaining if grid.add_if_free(points[index])], np.int64)
-        order.extend(accepted.tolist())
-        taken.append(points[accepted])
-        remaining = remaining[~np.isin(remaining, accepted)]
-        spacing *= SPACING_SHRINK
-    return np.array(order, np.int64)
+    everything = np.concatenate([points, occupied])
+    low = everything.min(axis=0)
+    side = float(np.sqrt(np.prod(np.ptp(everything, axis=0) + 1.0) / len(everything)))
+    columns = int(np.ptp(everything[:, 1]) // side) + 1
+    rows, cols = ((points - low) // side).astype(np.int64).T
+    cell = rows * columns + cols
+    taken_rows, taken_cols = ((occupied - low) // side).astype(np.int64).T
+    taken = np.bincount(taken_rows * columns + taken_cols, minlength=int(cell.max()) + 1)
+    shuffle = rng.permutation(count)
+    by_cell = np.lexsort((shuffle, cell))
+    sorted_cells = cell[by_cell]
+    place = np.empty(count, np.int64)
+    place[by_cell] = np.arange(count) - np.searchsorted(sorted_cells, sorted_cells)
+    return np.lexsort((shuffle, _dither_rank(rows, cols), place + taken[cell]))
 
 
-class _SpacingGrid:
-    """Points hashed into cells as large as the spacing: a new point is free when no point in the
-    3x3 cells around it lies nearer than the spacing."""
-
-    def __init__(self, spacing: float, points: np.ndarray):
-        self.spacing = spacing
-        self.cells: dict[tuple[int, int], list[tuple[float, float]]] = {}
-        for point in points:
-            self._put(point)
-
-    def add_if_free(self, point: np.ndarray) -> bool:
-        y, x = float(point[0]), float(point[1])
-        row, col = int(y // self.spacing), int(x // self.spacing)
-        limit = self.spacing**2
-        for dy in (-1, 0, 1):
-            for dx in (-1, 0, 1):
-                for other_y, other_x in self.cells.get((row + dy, col + dx), ()):
-                    if (other_y - y) ** 2 + (other_x - x) ** 2 < limit:
-                        return False
-        self._put(point)
-        return True
-
-    def _put(self, point: np.ndarray) -> None:
-        key = (int(point[0] // self.spacing), int(point[1] // self.spacing))
-        self.cells.setdefault(key, []).append((float(point[0]), float(point[1])))
+def _dither_rank(rows: np.ndarray, cols: np.ndarray, bits: int = 16) -> np.ndarray:
+    """Each cell's place in an ordered-dither (Bayer) matrix: the bits of (row xor col) and row
+    interleaved and reversed. By hand: one line of bit arithmetic that no library offers."""
+    mixed = rows ^ cols
+    rank = np.zeros(len(rows), np.int64)
+    for bit in range(bits):
+        rank = (rank << 2) | (((mixed >> bit) & 1) << 1) | ((rows >> bit) & 1)
+    return rank
 
 
 def _positions(count: int) -> np.ndarray:
