@@ -585,6 +585,14 @@ MUTATIONS = (
         ),
         "the bank softens its pictures as a lens would (0.5 px), which the photos do not show",
     ),
+    Mutation(
+        "camera-edge-measured-along",
+        "plitka/realism/camera.py",
+        "across = np.stack([gy[ys, xs], gx[ys, xs]], axis=1)",
+        "across = np.stack([gx[ys, xs], gy[ys, xs]], axis=1)",
+        ("tests/test_camera_chain.py::test_a_blurred_edge_measures_wider_than_a_sharp_one",),
+        "the camera chain's edge width steps along the edges instead of across them",
+    ),
 )
 
 
