@@ -14,6 +14,8 @@ from plitka.analysis import measure_proportions
 from plitka.bank import BankError, BankLayout, choose_renderer, load_bank
 from plitka.bank.shade import bank_layout, render_bank_tile
 from plitka.bank.store import DEFAULT_BANK, MANIFEST
+from plitka.colour.tile import tile_mask
+from plitka.realism.camera import camera_stats
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +79,25 @@ def test_bank_renders_hit_the_shares(bank, mix, angle, seed):
     measured = measure_proportions(render_bank_tile(layout, angle, size=1024), list(mix))
     for code, share in mix.items():
         assert measured[code] == pytest.approx(share, abs=1.0), (code, measured)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_bank_renders_read_black_and_white_within_half_a_point(bank, seed):
+    """40 BLACK / 60 WHITE at 60 degrees read BLACK 1.2 points high while the bank blurred its pictures
+    as a lens would (0.5 px); the photos show no such softness (docs/bank.md, "Camera chain")."""
+    mix = {"BLACK": 40, "WHITE": 60}
+    measured = measure_proportions(render_bank_tile(bank_layout(bank, mix, seed), 60, size=1024), list(mix))
+    assert measured["BLACK"] == pytest.approx(40, abs=0.5), measured
+
+
+@pytest.mark.parametrize(
+    ("mix", "seed"), [({"RED": 60, "WHITE": 40}, 2), ({"BLUE": 33, "DKGREEN": 33, "RED": 34}, 3)]
+)
+def test_bank_renders_add_no_lens_blur(bank, mix, seed):
+    """The sharpest edges of a 1024 render step within 1.8 px (plitka.realism.camera's edge width):
+    1.66-1.77 as the crumbs' own light and the warp leave them, 1.91-2.04 with a 0.5 px lens blur."""
+    picture = np.asarray(render_bank_tile(bank_layout(bank, mix, seed), 0, size=1024))
+    assert camera_stats(picture, tile_mask(picture))["edge_width"] < 1.8
 
 
 def test_a_seed_picks_its_heap_and_turn_and_repeats(bank):

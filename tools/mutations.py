@@ -606,6 +606,26 @@ MUTATIONS = (
         ),
         "a bank request colours its crumbs by a random draw alone: the shares are only roughly the requested",
     ),
+    Mutation(
+        "bank-lens-blur-back",
+        "plitka/bank/shade.py",
+        "rgb = _to_srgb(linear)  # no lens blur",
+        "rgb = cv2.GaussianBlur(_to_srgb(linear), (0, 0), 0.5 * size / 1024)  # no lens blur",
+        (
+            "tests/test_bank.py::test_bank_renders_add_no_lens_blur[mix0-2]",
+            "tests/test_bank.py::test_bank_renders_add_no_lens_blur[mix1-3]",
+            "tests/test_bank.py::test_bank_renders_read_black_and_white_within_half_a_point[1]",
+        ),
+        "the bank softens its pictures as a lens would (0.5 px), which the photos do not show",
+    ),
+    Mutation(
+        "camera-edge-measured-along",
+        "plitka/realism/camera.py",
+        "across = np.stack([gy[ys, xs], gx[ys, xs]], axis=1)",
+        "across = np.stack([gx[ys, xs], gy[ys, xs]], axis=1)",
+        ("tests/test_camera_chain.py::test_a_blurred_edge_measures_wider_than_a_sharp_one",),
+        "the camera chain's edge width steps along the edges instead of across them",
+    ),
 )
 
 

@@ -4,8 +4,9 @@ A request picks a heap and one of its eight orientations (turns and mirrors) by 
 heap's crumbs to colours by visible area exactly as plitka/layout.py does (a random draw, then random
 crumbs re-coloured until every colour's area is within BALANCE_TOLERANCE of its share), and multiplies
 each crumb's measured palette albedo into the light the heap's render says that pixel receives; the
-sheen is added on top. Then the camera: the tile laid at the requested angle, a lens's softness and
-sensor noise. Colours are never chosen per pixel, so the shares are those of the visible crumbs.
+sheen is added on top. Then the camera: the tile laid at the requested angle and sensor noise; no lens
+softness, as the photos' edges show none (docs/bank.md, "Camera chain"). Colours are never chosen per
+pixel, so the shares are those of the visible crumbs.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ ALBEDO_SPREAD = 0.08  # sigma of a crumb's albedo factor: crumbs of one colour d
 BINDER_RGB = (20, 19, 18)  # the binder's colour as albedo, sRGB
 SHEEN = 1.0  # scale of the rendered sheen
 FLARE = 0.004  # linear light a lens's veiling glare adds everywhere: the darkest gaps are never black
-LENS_BLUR = 0.5  # pixels of a 1024 picture (1.0 reads 1.000 on eval-realism, 0 0.992: docs/bank.md)
 SENSOR_NOISE = 4.0  # sRGB units, per channel
 GRAIN = 0.12  # sigma of the rubber's fine grain, a factor on the light (log scale)
 GRAIN_SIGMA = 0.8  # pixels of a 1024 picture: its scale
@@ -91,11 +91,9 @@ def render_bank_tile(
     light *= grain[top : top + size, left : left + size]
     linear = albedo[ids] * light[..., None]
     linear += (sheen * np.float32(SHEEN * exposure) + np.float32(FLARE))[..., None]
-    rgb = _to_srgb(linear)
+    rgb = _to_srgb(linear)  # no lens blur: the photos' edges are sharper than even the unblurred render's
     off_tile = ids == -2
     rgb[off_tile] = _background(angle, size)[off_tile]
-    if LENS_BLUR * size / 1024 >= 0.3:
-        rgb = cv2.GaussianBlur(rgb, (0, 0), LENS_BLUR * size / 1024)
     noise = sensor[left : left + size, top : top + size]  # another crop than the grain's
     rgb[~off_tile] += noise[~off_tile]  # the bright background shows no noise in the photos
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
