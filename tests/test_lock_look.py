@@ -13,6 +13,7 @@ from plitka.colour.spaces import lab_image
 from plitka.evaluation.look import lightness_match, patchiness, scatter_patchiness
 from plitka.lock import lock_colours
 from plitka.lock.appearance import QUANTILES, look_of, model_look
+from plitka.lock.quota import assign_colours
 from plitka.palette import PALETTE
 
 
@@ -60,3 +61,24 @@ def test_the_shading_model_covers_every_palette_colour():
     """tools/measure_shading.py measured every colour that has a single-colour photo: all of them."""
     missing = [code for code in PALETTE.codes if model_look(code) is None]
     assert not missing
+
+
+def test_the_crumbs_that_change_are_spread_over_the_picture():
+    """3,000 crumbs of one colour, 30% to change: the ones chosen lie farther from their nearest chosen
+    neighbour than a random choice's do (blue noise), and every eighth of the picture gets its share."""
+    rng = np.random.default_rng(0)
+    centroid = rng.random((3000, 2)) * 1024
+    cost = np.zeros((3000, 2))
+    cost[:, 1] = 1.0
+    chosen = centroid[assign_colours(cost, np.ones(3000), np.array([0.7, 0.3]), centroid=centroid) == 1]
+    random = centroid[rng.choice(3000, len(chosen), replace=False)]
+    assert _nearest_distance(chosen) > 1.2 * _nearest_distance(random)
+    eighths = np.bincount((chosen[:, 1] // 128).astype(int), minlength=8)
+    assert eighths.min() >= 0.7 * len(chosen) / 8, eighths
+
+
+def _nearest_distance(points: np.ndarray) -> float:
+    """Mean distance from each point to its nearest other point."""
+    distance = np.linalg.norm(points[:, None] - points[None], axis=-1)
+    np.fill_diagonal(distance, np.inf)
+    return float(distance.min(axis=1).mean())

@@ -187,7 +187,7 @@ MUTATIONS = (
         "plitka/lock/quota.py",
         "group[scattered_order(centroid[group], occupied)]",
         'group[np.argsort(centroid[group][:, 1], kind="stable")]',
-        ("tests/test_lock_look.py::test_the_new_white_is_scattered_no_patchier_than_the_whites_before",),
+        ("tests/test_lock_look.py::test_the_crumbs_that_change_are_spread_over_the_picture",),
         "the crumbs that change colour are taken left to right: the new colour comes in bands",
     ),
     Mutation(
