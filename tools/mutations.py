@@ -160,7 +160,7 @@ MUTATIONS = (
     Mutation(
         "dark-crumbs-keep-their-sheen",
         "plitka/lock/lock.py",
-        "            _flatten_ranks(rank, labels, shows == index, "
+        "            _flatten_ranks(rank, labels, showing[index], "
         "(lit[index, 0] + 16) / (lit[:, 0].max() + 16))",
         "            pass",
         ("tests/test_lock.py::test_black_turned_white_measures_the_ordered_shares",),

@@ -86,13 +86,15 @@ from PIL import Image
 
 from plitka.colour.rays import (
     ADAPT_ITERATIONS,
+    ADAPT_MIN_PIXELS,
     ADAPT_WINDOW,
+    MAX_CENTRE_SHIFT,
     SHADE_RANGE,
     SHADE_SIGMA,
-    SHADE_WEIGHT,
     SHADOW_SHADE,
     is_hued_mix,
     lightness_pairs,
+    shade_cost,
     shadow_floor,
     shadows_to_their_colour,
 )
@@ -103,8 +105,6 @@ from plitka.palette import PALETTE, Palette
 
 ANALYSIS_SIDE_PX = 640  # smallest tile side analysed: granules ~10-25 px across, gaps 1-3 px
 MAX_ANALYSIS_SIDE_PX = 1024
-ADAPT_MIN_PIXELS = 50
-MAX_CENTRE_SHIFT = 40.0
 INTERIOR_KERNEL = np.ones((3, 3), np.uint8)
 LIT_PERCENTILES = (35, 95)  # lightness band taken as "the granule's colour" in a single-colour tile
 NOT_COUNTED = -1
@@ -253,7 +253,7 @@ def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
     shade = np.clip(dots / centre_norms2, *SHADE_RANGE)
     # |pixel - shade * centre|^2 = |pixel|^2 - shade * (2 * dots - shade * |centre|^2)
     distance2 = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (2 * dots - shade * centre_norms2)
-    cost = distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2
+    cost = shade_cost(distance2, shade)
     labels = shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
     chosen = labels[:, None]
     chosen_shade = np.take_along_axis(shade, chosen, axis=1)[:, 0]

@@ -31,13 +31,19 @@ SHADE_RANGE = (0.05, 2.0)  # shades of its colour that a ray explains
 SHADOW_FIT_MARGIN = 100.0  # squared Lab units: a shadow must fit its ray this much better (10 units)
 ADAPT_WINDOW = (0.85, 1.2)  # shades of its colour whose pixels give a colour's lit level in a picture...
 ADAPT_ITERATIONS = 5  # ...found this many times over, from the palette colour
+ADAPT_MIN_PIXELS = 50  # a colour with fewer lit pixels keeps its centre
+MAX_CENTRE_SHIFT = 40.0  # Lab units: an adapted centre stays this near where it started
 
 
 def is_hued_mix(centres_lab: np.ndarray) -> bool:
     """Whether every colour (Kx3 CIELAB palette colours) has a hue that its shadows keep, and no two
     form a lightness pair (their rays converge in shadow: a deep LTGREEN shadow is DKGREEN's hue too)."""
-    hued = (np.hypot(centres_lab[:, 1], centres_lab[:, 2]) >= HUED_CHROMA).all()
-    return bool(hued and not lightness_pairs(centres_lab).any())
+    return bool(not is_grey(centres_lab).any() and not lightness_pairs(centres_lab).any())
+
+
+def is_grey(centres_lab: np.ndarray) -> np.ndarray:
+    """K bool: colours (Kx3 CIELAB) with less chroma than HUED_CHROMA, whose shadows keep no hue."""
+    return np.hypot(centres_lab[:, 1], centres_lab[:, 2]) < HUED_CHROMA
 
 
 def shadow_floor(centres_lab: np.ndarray) -> float:
@@ -62,7 +68,12 @@ def ray_cost(lab: np.ndarray, centres_lab: np.ndarray) -> tuple[np.ndarray, np.n
     Squared distance from the centre's ray in SHADE_SIGMA units plus SHADE_WEIGHT * log(shade)^2.
     """
     distance2, shade = ray_distances(lab, centres_lab)
-    return distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2, shade
+    return shade_cost(distance2, shade), shade
+
+
+def shade_cost(distance2: np.ndarray, shade: np.ndarray) -> np.ndarray:
+    """The cost of squared distances from rays at those shades (ray_cost); keeps their dtype."""
+    return distance2 / SHADE_SIGMA**2 + SHADE_WEIGHT * np.log(shade) ** 2
 
 
 def ray_distances(
@@ -79,7 +90,7 @@ def ray_distances(
     return np.maximum(distance2, 0), shade
 
 
-def lit_centre(lab_pixels: np.ndarray, start: np.ndarray, max_shift: float = 40.0) -> np.ndarray:
+def lit_centre(lab_pixels: np.ndarray, start: np.ndarray, max_shift: float = MAX_CENTRE_SHIFT) -> np.ndarray:
     """A colour's lit centre (CIELAB) in a picture, found as the measurement adapts one: from `start`,
     ADAPT_ITERATIONS times the mean of the colour's pixels (Nx3 CIELAB) whose shade on the centre's ray
     lies within ADAPT_WINDOW, kept within max_shift of start."""
@@ -89,7 +100,7 @@ def lit_centre(lab_pixels: np.ndarray, start: np.ndarray, max_shift: float = 40.
     for _ in range(ADAPT_ITERATIONS):
         shade = pixels @ centre / (centre @ centre)
         lit = (shade >= ADAPT_WINDOW[0]) & (shade <= ADAPT_WINDOW[1])
-        if lit.sum() < 50:
+        if lit.sum() < ADAPT_MIN_PIXELS:
             break
         step = pixels[lit].mean(axis=0) - origin
         centre = origin + step * min(1.0, max_shift / max(float(np.linalg.norm(step)), 1e-6))

@@ -22,14 +22,13 @@ import numpy as np
 from PIL import Image
 
 from plitka.colour.rays import (
-    HUED_CHROMA,
-    SHADE_SIGMA,
-    SHADE_WEIGHT,
     SHADOW_SHADE,
+    is_grey,
     lightness_pairs,
     lit_centre,
     ray_cost,
     ray_distances,
+    shade_cost,
     shadow_floor,
     shadows_to_their_colour,
 )
@@ -212,7 +211,8 @@ def _paint(
 ) -> None:
     codes = result.codes
     centres = palette_lab(codes, palette)
-    pairs = lightness_pairs(centres).any(axis=1)
+    pair_of = lightness_pairs(centres)
+    pairs = pair_of.any(axis=1)
     tile = np.flatnonzero(stats.on_tile)
     mean = stats.mean_lab[tile]
     cost, _ = ray_cost(mean, centres)
@@ -223,7 +223,7 @@ def _paint(
     plain = (cost[rows, current] < PLAIN_COST) & ~pairs[current]
     targets = _target_colours(centres, mean, plain, current, pairs)
     looks = _looks(lab, regions.labels, on_tile, tile, current, codes, centres, floor)
-    stray = looks.strays(lightness_pairs(centres))
+    stray = looks.strays(pair_of)
     counted, level = _counted_pixels(regions, lab, tile, material_level, on_tile & (stray < 0), floor)
     variation = np.clip((level + 16) / (material_level + 16), *VARIATION_RANGE)
     weight = looks.counted(regions.labels, tile, floor)
@@ -294,7 +294,7 @@ class _Looks:
         shade alone makes one colour another: a white crumb's deep shade reads BLACK, and whites kept as
         they were left BLACK 3 points over the order."""
         own, other = np.maximum(self.source, 0), np.maximum(self.reads_as, 0)
-        grey = np.hypot(self.centres[:, 1], self.centres[:, 2]) < HUED_CHROMA
+        grey = is_grey(self.centres)
         stray = (self.reads_as >= 0) & (self.source >= 0) & (self.reads_as != self.source)
         stray &= ~pairs[own, other] & grey[own] & grey[other]
         return np.where(stray, self.reads_as, -1)
@@ -339,25 +339,22 @@ def _looks(
     source_of = np.full(labels.max() + 1, -1, np.int64)
     source_of[tile] = current
     shows = np.where(on_tile, source_of[labels], -1)
+    showing = {index: mask for index in range(len(codes)) if (mask := shows == index).any()}
     lit = centres.astype(np.float64).copy()
-    for index in range(len(codes)):
-        if (shows == index).any():
-            lit[index] = lit_centre(_sampled(lab[shows == index]), centres[index])
+    for index, mask in showing.items():
+        lit[index] = lit_centre(_sampled(lab[mask]), centres[index])
     reads_as = _reads_as(lab, on_tile, lit, floor)
-    sources = {
-        index: look_of(_sampled(lab[..., 0][shows == index]))
-        for index in range(len(codes))
-        if (shows == index).any()
-    }
+    lightness = lab[..., 0]
+    sources = {index: look_of(_sampled(lightness[mask])) for index, mask in showing.items()}
     minimum = DONOR_MIN_SHARE * on_tile.sum()
-    shown = {index for index in sources if (shows == index).sum() >= minimum}
+    shown = {index for index, mask in showing.items() if mask.sum() >= minimum}
     factor = exposure({codes[index]: look for index, look in sources.items()})
     rank = np.zeros(shows.shape, np.float32)
-    for index, look in sources.items():
-        rank[shows == index] = look.rank(lab[..., 0][shows == index])
+    for index, mask in showing.items():
+        rank[mask] = sources[index].rank(lightness[mask])
     for index in np.flatnonzero(_like_a_gap(centres)):
-        if index in sources:
-            _flatten_ranks(rank, labels, shows == index, (lit[index, 0] + 16) / (lit[:, 0].max() + 16))
+        if index in showing:
+            _flatten_ranks(rank, labels, showing[index], (lit[index, 0] + 16) / (lit[:, 0].max() + 16))
     targets = [
         sources[index] if index in shown else _modelled(code, centres[index], factor)
         for index, code in enumerate(codes)
@@ -377,8 +374,7 @@ def _reads_as(lab: np.ndarray, on_tile: np.ndarray, centres: np.ndarray, floor: 
     nearest ray, unless it lies far nearer another colour's ray in its shadow; not darker than `floor`
     of it; and inside a 3x3 square of that colour (thin lines are gaps and rims)."""
     distance2, shade = ray_distances(lab[on_tile], centres, np.float32)
-    cost = distance2 / np.float32(SHADE_SIGMA**2) + np.float32(SHADE_WEIGHT) * np.log(shade) ** 2
-    reads = shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
+    reads = shadows_to_their_colour(distance2, shade, shade_cost(distance2, shade).argmin(axis=1))
     lit = np.take_along_axis(shade, reads[:, None], axis=1)[:, 0] >= floor
     reads_as = np.full(on_tile.shape, -1, np.int64)
     reads_as[on_tile] = np.where(lit, reads, -1)
@@ -410,8 +406,7 @@ def _like_a_gap(centres: np.ndarray) -> np.ndarray:
     came out mottled, with dark specks. Their ranks are drawn towards their crumb's mean by the ratio
     of their level to the lightest colour's (_flatten_ranks): the sheen, alike on every colour, varies
     a light crumb that much less."""
-    grey = np.hypot(centres[:, 1], centres[:, 2]) < HUED_CHROMA
-    return grey & (centres[:, 0] + 16 < SHADOW_SHADE * (centres[:, 0].max() + 16))
+    return is_grey(centres) & (centres[:, 0] + 16 < SHADOW_SHADE * (centres[:, 0].max() + 16))
 
 
 def _brightened_contrast(gain: np.ndarray) -> np.ndarray:
