@@ -18,6 +18,7 @@ from plitka.lock import LOCK_MIN_CONFIDENCE, lock_colours
 from plitka.lock.quality import detail_kept
 from plitka.lock.quota import assign_colours
 from plitka.lock.repaint import _roll_off
+from plitka.lock.texture import insides
 from plitka.render import render_tile
 from plitka.render.procedural import picture_granules
 
@@ -126,22 +127,25 @@ def test_repainted_regions_are_their_palette_colour_at_their_own_lightness(drift
         assert np.linalg.norm(pixels[:, 1:].mean(axis=0) - expected_ab) < 5.0, (region, codes)
 
 
-def test_each_pixel_keeps_its_shading(drifted):
-    """Not flat paint: the picture's fine detail (high-pass L*) stays, and inside every repainted
-    region the lightness still varies as it did, pixel for pixel in the same order (rank correlation:
-    the look maps each pixel's lightness through a curve). A red crumb painted WHITE takes the whites'
-    flatter look, so the detail kept reads 0.83-0.84 on seeds 3-5; flat paint reads about 0.3."""
+def test_kept_crumbs_keep_their_detail_and_repainted_rims_their_shading(drifted):
+    """Not flat paint: the picture's fine detail (high-pass L*) stays; and along every repainted region's
+    rim (its inside is copied from a crumb of its new colour, plitka.lock.texture) the lightness still
+    varies as it did, pixel for pixel in the same order (rank correlation: the look maps each pixel's
+    lightness through a curve; the rims' median reads 0.91, their 10th percentile 0.78, as the soft
+    border blends them). With the insides copied the detail kept reads 0.77; flat paint reads about 0.3."""
     picture, locked = drifted
-    assert detail_kept(picture, locked.image) >= 0.8
+    assert detail_kept(picture, locked.image) >= 0.7
     before, after = lab_image(np.asarray(picture)), lab_image(np.asarray(locked.image))
+    changed = _changed_regions(before, after, locked)[:300]
+    rims = np.isin(locked.regions, changed) & ~insides(locked.regions, np.asarray(changed))
     correlations = []
-    for region in _changed_regions(before, after, locked)[:300]:
-        inside = locked.regions == region
-        if inside.sum() >= 60:
-            ranks = [np.argsort(np.argsort(values[inside, 0])) for values in (before, after)]
+    for region in changed:
+        rim = rims & (locked.regions == region)
+        if rim.sum() >= 40:
+            ranks = [np.argsort(np.argsort(values[rim, 0])) for values in (before, after)]
             correlations.append(np.corrcoef(*ranks)[0, 1])
     assert len(correlations) > 50
-    assert np.median(correlations) > 0.95 and np.percentile(correlations, 10) > 0.8
+    assert np.median(correlations) > 0.85 and np.percentile(correlations, 10) > 0.65
 
 
 def test_whites_keep_their_highlights():

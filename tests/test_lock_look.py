@@ -14,6 +14,7 @@ from plitka.evaluation.look import lightness_match, patchiness, scatter_patchine
 from plitka.lock import lock_colours
 from plitka.lock.appearance import QUANTILES, look_of, model_look
 from plitka.lock.quota import assign_colours
+from plitka.lock.texture import copy_insides, insides
 from plitka.palette import PALETTE
 
 
@@ -82,3 +83,60 @@ def _nearest_distance(points: np.ndarray) -> float:
     distance = np.linalg.norm(points[:, None] - points[None], axis=-1)
     np.fill_diagonal(distance, np.inf)
     return float(distance.min(axis=1).mean())
+
+
+def _anisotropy(lightness: np.ndarray, where: np.ndarray) -> float:
+    """Mean |L* two rows apart| over mean |L* two columns apart|, over pixel pairs both in `where`."""
+    down = where[2:] & where[:-2]
+    across = where[:, 2:] & where[:, :-2]
+    vertical = np.abs(lightness[2:] - lightness[:-2])[down].mean()
+    horizontal = np.abs(lightness[:, 2:] - lightness[:, :-2])[across].mean()
+    return float(vertical / horizontal)
+
+
+def test_new_crumbs_take_the_inside_of_their_colours_own_crumbs():
+    """Red crumbs with a grain of their own (fine horizontal stripes, two rows light, two dark) and
+    white crumbs without it, locked to more red: the new red crumbs' insides carry the stripes as the
+    kept red crumbs do. Mapped by look alone, a white crumb has no stripes to keep (reads about 1)."""
+    rgb = np.asarray(close_up({"RED": 45, "WHITE": 55})).astype(np.float32)
+    red = lab_image(rgb.astype(np.uint8))[..., 1] > 25
+    stripes = np.where(np.arange(rgb.shape[0]) % 4 < 2, 1.12, 0.88)[:, None, None]
+    rgb = np.where(red[..., None], rgb * stripes, rgb).clip(0, 255).astype(np.uint8)
+    locked = lock_colours(rgb, {"RED": 70, "WHITE": 30})
+    after = lab_image(np.asarray(locked.image))[..., 0]
+    index = locked.codes.index("RED")
+    is_red = locked.region_colour == index
+    ids = np.arange(locked.region_colour.size)
+    was_white = np.bincount(locked.regions.ravel(), weights=~red.ravel(), minlength=ids.size)
+    new = ids[is_red & locked.repainted_regions & (was_white > 0.9 * locked.areas)]
+    kept = ids[is_red & ~locked.repainted_regions]
+    assert len(new) > 30
+    kept_anisotropy = _anisotropy(after, insides(locked.regions, kept))
+    new_anisotropy = _anisotropy(after, insides(locked.regions, new))
+    assert kept_anisotropy > 1.6
+    assert new_anisotropy > 0.6 * kept_anisotropy, (new_anisotropy, kept_anisotropy)
+
+
+def test_a_kept_crumb_lends_its_inside_to_at_most_two_new_crumbs():
+    """One kept crumb and six new crumbs of its size: two take its inside, pixel for pixel; the others
+    keep their look's lightness (copied everywhere, one crumb is seen over and over)."""
+    labels = np.zeros((40, 200), np.int32)  # 0: binder around the crumbs
+    for index in range(7):
+        labels[5:35, 5 + 28 * index : 29 + 28 * index] = index + 1
+    rng = np.random.default_rng(0)
+    lightness = rng.uniform(40, 60, labels.shape).astype(np.float32)  # the kept crumb 1's grain
+    painted = np.full(labels.shape, 80.0, np.float32)  # the look gave the new crumbs 80
+    moved = np.arange(2, 8)
+    out = copy_insides(
+        lightness,
+        painted,
+        labels,
+        moved,
+        np.zeros(6, np.int64),
+        {0: np.array([1])},
+        np.zeros(labels.shape, bool),
+    )
+    copied = [index for index in moved if (out[labels == index] < 70).any()]
+    assert len(copied) == 2
+    inside = insides(labels, np.array([copied[0]]))
+    assert np.isin(out[inside], lightness[labels == 1]).all()

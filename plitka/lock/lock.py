@@ -54,6 +54,7 @@ from plitka.lock.appearance import (
 from plitka.lock.confidence import Confidence, crumb_confidence
 from plitka.lock.quota import BLOCKS, assign_colours
 from plitka.lock.repaint import repaint, to_rgb
+from plitka.lock.texture import MIN_AREA, copy_insides
 from plitka.palette import PALETTE, Palette
 
 PLAIN_COST = 4.0  # a region whose colour costs less than this (ray_cost units) plainly is that colour
@@ -151,7 +152,7 @@ def lock_colours(
         result.painted = False
         result.reason = f"does not look like a crumb surface (confidence {confidence.value:.2f})"
     else:
-        _paint(result, lab, regions, stats, on_tile, shares, palette, scale)
+        _paint(result, lab, regions, stats, on_tile, shadow, shares, palette, scale)
     result.seconds = time.perf_counter() - start
     return result
 
@@ -205,6 +206,7 @@ def _paint(
     regions: Regions,
     stats: RegionStats,
     on_tile: np.ndarray,
+    shadow: np.ndarray,
     shares: np.ndarray,
     palette: Palette,
     scale: float,
@@ -257,6 +259,11 @@ def _paint(
     looked = np.zeros(count, bool)
     looked[tile] = ~keep & ~by_gain
     lab_in = looks.painted(lab, regions.labels, looked, tile, colour)
+    lab_in = _with_donor_insides(
+        lab, lab_in, regions.labels, tile, colour, keep, looked, looks, stats.area, stray
+    )
+    # set at its own lit level, as a kept region's colour is: its pixels' a*b* follow their shade alike
+    target_lab[looked, 0] = _lit_lightness(regions.labels, lab_in[..., 0], shadow, count)[looked]
     lab_out = repaint(
         lab_in,
         regions.labels,
@@ -363,6 +370,42 @@ def _looks(
         [index in shown for index in range(len(codes))], lit[:, 0], (centres[:, 0] + 16) * factor - 16
     )
     return _Looks(shows, reads_as, rank, targets, levels, lit)
+
+
+def _with_donor_insides(
+    lab: np.ndarray,
+    painted: np.ndarray,
+    labels: np.ndarray,
+    tile: np.ndarray,
+    colour: np.ndarray,
+    keep: np.ndarray,
+    looked: np.ndarray,
+    looks: _Looks,
+    area: np.ndarray,
+    stray: np.ndarray,
+) -> np.ndarray:
+    """painted with the insides of the regions moved by look copied from kept crumbs of their new colour,
+    for the colours whose look comes from the picture (plitka.lock.texture)."""
+    shown = [index for index, look in enumerate(looks.targets) if look.source == "picture"]
+    donors = {index: tile[keep & (colour == index) & (area[tile] >= MIN_AREA)] for index in shown}
+    moved = looked[tile] & np.isin(colour, shown)
+    out = painted.copy()
+    out[..., 0] = copy_insides(
+        lab[..., 0], painted[..., 0], labels, tile[moved], colour[moved], donors, stray >= 0
+    )
+    return out
+
+
+def _lit_lightness(labels: np.ndarray, lightness: np.ndarray, shadow: np.ndarray, count: int) -> np.ndarray:
+    """N: each region's mean L* out of shadow (over all its pixels where it is all shadow)."""
+    flat = labels.ravel()
+    lit = (~shadow).ravel()
+    lit_area = np.bincount(flat, weights=lit, minlength=count)
+    lit_sum = np.bincount(flat, weights=lightness.ravel() * lit, minlength=count)
+    all_mean = np.bincount(flat, weights=lightness.ravel(), minlength=count) / np.maximum(
+        np.bincount(flat, minlength=count), 1
+    )
+    return np.where(lit_area > 0, lit_sum / np.maximum(lit_area, 1), all_mean).astype(np.float32)
 
 
 def _sampled(values: np.ndarray) -> np.ndarray:
