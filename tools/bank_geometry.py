@@ -9,7 +9,10 @@ the tile: granule seeds and regions (`segment_granules`), black share (L* < 20),
 crevice share and how far crevices lie below the rest, and the spread of lit levels, ln(L*+16), between
 regions and within them. Part 2, the bank only: each lightness pair at 50/50, every crumb pixel's true
 colour against the measurement's label (or not counted), so a share error can be traced to the
-confusion of one colour for the other or to one colour's shaded pixels dropping out.
+confusion of one colour for the other or to one colour's shaded pixels dropping out. Part 3, photos and
+bank alike: the two single-colour tiles of each pair composed by halves (left | right) and as a 4x4
+checker, measured as the pair: what the measurement makes of each colour's own light, with no crumb of
+one colour beside a crumb of the other (the true share is the tile area of each part).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from plitka.analysis import measure_proportions
 from plitka.analysis.measure import segment_colours, tile_crop
 from plitka.bank import choose_renderer
 from plitka.colour.regions import REFERENCE_SIDE, _seeds, crevices, segment_granules
@@ -30,7 +34,7 @@ from plitka.settings import get_settings
 
 SINGLES = ("WHITE", "PEARL", "LTGRAY", "GRAY", "RED")
 # at 0 degrees: a 1024 render's tile is then analysed on its own grid, so the true colours line up exactly
-PAIRS = (({"WHITE": 50, "PEARL": 50}, 0), ({"GRAY": 50, "LTGRAY": 50}, 0))
+PAIRS = ({"WHITE": 50, "PEARL": 50}, {"GRAY": 50, "LTGRAY": 50})
 SEEDS = (1, 2)
 MIN_REGION_PX = 20  # regions smaller than this give no level of their own
 
@@ -63,9 +67,7 @@ def tile_figures(rgb: np.ndarray) -> dict[str, float]:
     }
 
 
-def pair_confusion(
-    renderer, mix: dict[str, float], angle: int, seed: int
-) -> tuple[np.ndarray, dict[str, float]]:
+def pair_confusion(renderer, mix: dict[str, float], seed: int, angle: int = 0) -> tuple[np.ndarray, dict]:
     """Rows: true colour; columns: read as each colour of the mix, then not counted (share of pixels)."""
     codes = list(mix)
     layout = renderer.layout(mix, 1024, seed)
@@ -81,6 +83,19 @@ def pair_confusion(
         [[(labels[truth == row] == col).mean() for col in [*range(len(codes)), -1]] for row in range(2)]
     )
     return table, segmentation.proportions()
+
+
+def composed_errors(first: np.ndarray, second: np.ndarray, codes: list[str]) -> list[float]:
+    """Share of the second colour read minus its tile area (points), for halves and for a 4x4 checker."""
+    height, width = first.shape[:2]
+    rows, columns = np.mgrid[:height, :width]
+    errors = []
+    for part in (columns >= width // 2, (rows * 4 // height + columns * 4 // width) % 2 == 1):
+        picture = np.where(part[..., None], second, first)
+        mask = tile_mask(picture)
+        truth = 100 * (mask & part).sum() / mask.sum()
+        errors.append(measure_proportions(picture, codes)[codes[1]] - truth)
+    return errors
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,14 +119,26 @@ def main(argv: list[str] | None = None) -> int:
                 f"   {f['between']:.3f} / {f['within']:.3f}"
             )
     print("\npair at 50/50 (bank): true colour -> read as first, second, not counted; shares read")
-    for mix, angle in PAIRS:
+    for mix in PAIRS:
         first, second = mix
         for seed in SEEDS:
-            table, shares = pair_confusion(renderer, mix, angle, seed)
+            table, shares = pair_confusion(renderer, mix, seed)
             rows = "  ".join(
                 f"{code}: " + " ".join(f"{v:.2f}" for v in row) for code, row in zip(mix, table, strict=True)
             )
             print(f"{first}/{second} s{seed}  {rows}   read {shares[first]:.1f} / {shares[second]:.1f}")
+    print("\nsingles composed (second colour read minus true, points): halves, 4x4 checker")
+    for mix, _ in PAIRS:
+        codes = list(mix)
+        pictures = {
+            "bank": [np.asarray(renderer.render(renderer.layout({c: 100}, 1024, 1), angle=0)) for c in codes]
+        }
+        photos = [args.photos / "singles" / f"{code}.jpg" for code in codes]
+        if all(path.exists() for path in photos):
+            pictures["photo"] = [np.asarray(Image.open(path).convert("RGB")) for path in photos]
+        for name, (first, second) in sorted(pictures.items(), reverse=True):
+            halves, checker = composed_errors(first, second, codes)
+            print(f"{'/'.join(codes):12s} {name:6s} {halves:+5.1f} {checker:+5.1f}")
     return 0
 
 
