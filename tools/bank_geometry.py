@@ -128,11 +128,9 @@ def main(argv: list[str] | None = None) -> int:
             )
             print(f"{first}/{second} s{seed}  {rows}   read {shares[first]:.1f} / {shares[second]:.1f}")
     print("\nsingles composed (second colour read minus true, points): halves, 4x4 checker")
-    for mix, _ in PAIRS:
+    for mix in PAIRS:
         codes = list(mix)
-        pictures = {
-            "bank": [np.asarray(renderer.render(renderer.layout({c: 100}, 1024, 1), angle=0)) for c in codes]
-        }
+        pictures = {"bank": [np.asarray(renderer.render(renderer.layout({c: 100}, 1024, 1), 0)) for c in codes]}
         photos = [args.photos / "singles" / f"{code}.jpg" for code in codes]
         if all(path.exists() for path in photos):
             pictures["photo"] = [np.asarray(Image.open(path).convert("RGB")) for path in photos]
