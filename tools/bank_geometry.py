@@ -130,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\nsingles composed (second colour read minus true, points): halves, 4x4 checker")
     for mix in PAIRS:
         codes = list(mix)
-        pictures = {"bank": [np.asarray(renderer.render(renderer.layout({c: 100}, 1024, 1), 0)) for c in codes]}
+        singles = [renderer.render(renderer.layout({code: 100}, 1024, 1), 0) for code in codes]
+        pictures = {"bank": [np.asarray(picture) for picture in singles]}
         photos = [args.photos / "singles" / f"{code}.jpg" for code in codes]
         if all(path.exists() for path in photos):
             pictures["photo"] = [np.asarray(Image.open(path).convert("RGB")) for path in photos]
