@@ -17,6 +17,7 @@ import numpy as np
 from plitka.analysis import measure_proportions
 from plitka.bank import choose_renderer
 from plitka.palette import PALETTE
+from plitka.settings import get_settings
 
 CASES = (
     ({"RED": 60, "WHITE": 40}, 0),
@@ -45,7 +46,7 @@ def nearest_colour_shares(picture: np.ndarray, codes: list[str]) -> dict[str, fl
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--renderer", choices=["flat", "bank"], default="flat", help="docs/bank.md")
-    chosen = choose_renderer(parser.parse_args(argv).renderer)
+    chosen = choose_renderer(parser.parse_args(argv).renderer, get_settings().bank_dir)  # PLITKA_BANK_DIR
     print("| Mix | Angle | measure_proportions, max error (points) | nearest-colour count, max error |")
     print("|---|---|---|---|")
     for mix, angle in CASES:
