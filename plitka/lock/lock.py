@@ -263,7 +263,7 @@ def _paint(
         lab, lab_in, regions.labels, tile, colour, keep, looked, looks, stats.area, stray
     )
     # set at its own lit level, as a kept region's colour is: its pixels' a*b* follow their shade alike
-    target_lab[looked, 0] = _lit_lightness(regions.labels, lab_in[..., 0], shadow, count)[looked]
+    target_lab[looked, 0] = _lit_lightness(regions.labels, lab_in[..., 0], shadow, looked)[looked]
     lab_out = repaint(
         lab_in,
         regions.labels,
@@ -396,14 +396,18 @@ def _with_donor_insides(
     return out
 
 
-def _lit_lightness(labels: np.ndarray, lightness: np.ndarray, shadow: np.ndarray, count: int) -> np.ndarray:
-    """N: each region's mean L* out of shadow (over all its pixels where it is all shadow)."""
-    flat = labels.ravel()
-    lit = (~shadow).ravel()
-    lit_area = np.bincount(flat, weights=lit, minlength=count)
-    lit_sum = np.bincount(flat, weights=lightness.ravel() * lit, minlength=count)
-    all_mean = np.bincount(flat, weights=lightness.ravel(), minlength=count) / np.maximum(
-        np.bincount(flat, minlength=count), 1
+def _lit_lightness(
+    labels: np.ndarray, lightness: np.ndarray, shadow: np.ndarray, regions: np.ndarray
+) -> np.ndarray:
+    """N: the mean L* out of shadow of each of the `regions` (N bool; over all its pixels where it is all
+    shadow), 0 for the others."""
+    where = regions[labels]
+    ids, values, lit = labels[where], lightness[where], ~shadow[where]
+    count = len(regions)
+    lit_area = np.bincount(ids, weights=lit, minlength=count)
+    lit_sum = np.bincount(ids, weights=values * lit, minlength=count)
+    all_mean = np.bincount(ids, weights=values, minlength=count) / np.maximum(
+        np.bincount(ids, minlength=count), 1
     )
     return np.where(lit_area > 0, lit_sum / np.maximum(lit_area, 1), all_mean).astype(np.float32)
 
