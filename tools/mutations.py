@@ -209,8 +209,8 @@ MUTATIONS = (
     Mutation(
         "donor-pixels-of-another-colour-copied",
         "plitka/lock/texture.py",
-        "(insides(labels, ids) & ~stray)",
-        "insides(labels, ids)",
+        "(insides(labels, ids, interior) & ~stray)",
+        "insides(labels, ids, interior)",
         ("tests/test_lock.py::test_black_turned_white_measures_the_ordered_shares",),
         "a white donor's deep shade, which reads BLACK, is copied into new whites: BLACK over the order",
     ),

@@ -20,6 +20,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from plitka.layout import interior_pixels
+
 CANDIDATES = 6  # kept crumbs searched around per repainted crumb, the nearest in size first
 SEARCH_PX = 3  # how far around each one's centre the best place is searched
 MIN_COVER = 0.75  # share of a crumb's inside that one place must cover for the crumb to be copied
@@ -46,17 +48,14 @@ def bounding_boxes(labels: np.ndarray, count: int) -> np.ndarray:
     return boxes
 
 
-def insides(labels: np.ndarray, regions: np.ndarray) -> np.ndarray:
+def insides(labels: np.ndarray, regions: np.ndarray, interior: np.ndarray | None = None) -> np.ndarray:
     """HxW bool: the pixels of `regions` (ids) whose 4 neighbours lie in the same region (a rim pixel
-    blends in its neighbour's colour)."""
+    blends in its neighbour's colour); interior: interior_pixels of every region, if already known."""
     chosen = np.zeros(labels.max() + 1, bool)
     chosen[regions] = True
-    inside = chosen[labels]
-    inside[1:] &= labels[1:] == labels[:-1]
-    inside[:-1] &= labels[:-1] == labels[1:]
-    inside[:, 1:] &= labels[:, 1:] == labels[:, :-1]
-    inside[:, :-1] &= labels[:, :-1] == labels[:, 1:]
-    return inside
+    if interior is None:
+        return interior_pixels(labels, chosen[labels])
+    return chosen[labels] & interior
 
 
 def copy_insides(
@@ -76,10 +75,11 @@ def copy_insides(
     count = labels.max() + 1
     boxes = bounding_boxes(labels, count)
     area = np.bincount(labels.ravel(), minlength=count)
+    interior = interior_pixels(labels, np.ones(labels.shape, bool))
     donor_inside = {
-        colour: (insides(labels, ids) & ~stray).astype(np.float32) for colour, ids in donors.items()
+        colour: (insides(labels, ids, interior) & ~stray).astype(np.float32) for colour, ids in donors.items()
     }
-    own_inside = insides(labels, moved)
+    own_inside = insides(labels, moved, interior)
     out = painted.copy()
     lent = np.zeros(count, np.int64)  # times each kept crumb's inside was copied
     for region, colour in zip(moved, moved_colour, strict=True):
