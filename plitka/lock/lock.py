@@ -185,13 +185,7 @@ def _region_stats(regions: Regions, lab: np.ndarray, on_tile: np.ndarray, shadow
     count = regions.count
     area = np.bincount(flat, minlength=count).astype(np.float64)
     tile_part = np.bincount(flat, weights=on_tile.ravel(), minlength=count)
-    lit = (~shadow).ravel().astype(np.float64)
-    lit_area = np.bincount(flat, weights=lit, minlength=count)
-    sums = [np.bincount(flat, weights=lab[..., c].ravel() * lit, minlength=count) for c in range(3)]
-    all_sums = [np.bincount(flat, weights=lab[..., c].ravel(), minlength=count) for c in range(3)]
-    lit_mean = np.stack(sums, 1) / np.maximum(lit_area, 1)[:, None]
-    all_mean = np.stack(all_sums, 1) / np.maximum(area, 1)[:, None]
-    mean = np.where((lit_area > 0)[:, None], lit_mean, all_mean)
+    mean = _lit_mean(flat, lab.reshape(-1, 3), (~shadow).ravel(), count, area)
     ys, xs = np.indices(regions.labels.shape)
     centroid = (
         np.stack([np.bincount(flat, weights=axis.ravel(), minlength=count) for axis in (ys, xs)], 1)
@@ -259,7 +253,7 @@ def _paint(
     looked = np.zeros(count, bool)
     looked[tile] = ~keep & ~by_gain
     lab_in = looks.painted(lab, regions.labels, looked, tile, colour)
-    lab_in = _with_donor_insides(
+    lab_in[..., 0] = _lightness_with_donor_insides(
         lab, lab_in, regions.labels, tile, colour, keep, looked, looks, stats.area, stray
     )
     # set at its own lit level, as a kept region's colour is: its pixels' a*b* follow their shade alike
@@ -372,7 +366,7 @@ def _looks(
     return _Looks(shows, reads_as, rank, targets, levels, lit)
 
 
-def _with_donor_insides(
+def _lightness_with_donor_insides(
     lab: np.ndarray,
     painted: np.ndarray,
     labels: np.ndarray,
@@ -384,16 +378,12 @@ def _with_donor_insides(
     area: np.ndarray,
     stray: np.ndarray,
 ) -> np.ndarray:
-    """painted with the insides of the regions moved by look copied from kept crumbs of their new colour,
-    for the colours whose look comes from the picture (plitka.lock.texture)."""
+    """painted's L* with the insides of the regions moved by look copied from kept crumbs of their new
+    colour, for the colours whose look comes from the picture (plitka.lock.texture)."""
     shown = [index for index, look in enumerate(looks.targets) if look.source == "picture"]
     donors = {index: tile[keep & (colour == index) & (area[tile] >= MIN_AREA)] for index in shown}
     moved = looked[tile] & np.isin(colour, shown)
-    out = painted.copy()
-    out[..., 0] = copy_insides(
-        lab[..., 0], painted[..., 0], labels, tile[moved], colour[moved], donors, stray >= 0
-    )
-    return out
+    return copy_insides(lab[..., 0], painted[..., 0], labels, tile[moved], colour[moved], donors, stray >= 0)
 
 
 def _lit_lightness(
@@ -402,14 +392,24 @@ def _lit_lightness(
     """N: the mean L* out of shadow of each of the `regions` (N bool; over all its pixels where it is all
     shadow), 0 for the others."""
     where = regions[labels]
-    ids, values, lit = labels[where], lightness[where], ~shadow[where]
-    count = len(regions)
+    return _lit_mean(labels[where], lightness[where][:, None], ~shadow[where], len(regions))[:, 0]
+
+
+def _lit_mean(
+    ids: np.ndarray, values: np.ndarray, lit: np.ndarray, count: int, area: np.ndarray | None = None
+) -> np.ndarray:
+    """count x C: per region id, the mean of values (N x C) over its `lit` pixels (N bool), or over all
+    its pixels where none is lit; area: the pixels per id, if already counted."""
+    if area is None:
+        area = np.bincount(ids, minlength=count)
+    lit = lit.astype(np.float64)
     lit_area = np.bincount(ids, weights=lit, minlength=count)
-    lit_sum = np.bincount(ids, weights=values * lit, minlength=count)
-    all_mean = np.bincount(ids, weights=values, minlength=count) / np.maximum(
-        np.bincount(ids, minlength=count), 1
-    )
-    return np.where(lit_area > 0, lit_sum / np.maximum(lit_area, 1), all_mean).astype(np.float32)
+    columns = []
+    for channel in values.T:
+        lit_sum = np.bincount(ids, weights=channel * lit, minlength=count)
+        all_mean = np.bincount(ids, weights=channel, minlength=count) / np.maximum(area, 1)
+        columns.append(np.where(lit_area > 0, lit_sum / np.maximum(lit_area, 1), all_mean))
+    return np.stack(columns, axis=1)
 
 
 def _sampled(values: np.ndarray) -> np.ndarray:
@@ -503,12 +503,7 @@ def _counted_pixels(
     flat = regions.labels.ravel()
     counted = np.bincount(flat, weights=((relative >= floor) & on_tile).ravel(), minlength=regions.count)
     lit = (relative >= SHADOW_SHADE) & on_tile
-    lit_pixels = np.bincount(flat, weights=lit.ravel(), minlength=regions.count)
-    lit_sum = np.bincount(flat, weights=(lab[..., 0] * lit).ravel(), minlength=regions.count)
-    all_mean = np.bincount(flat, weights=lab[..., 0].ravel(), minlength=regions.count) / np.maximum(
-        np.bincount(flat, minlength=regions.count), 1
-    )
-    level = np.where(lit_pixels > 0, lit_sum / np.maximum(lit_pixels, 1), all_mean)
+    level = _lit_mean(flat, lab[..., :1].reshape(-1, 1), lit.ravel(), regions.count)[:, 0]
     return counted[tile], level[tile]
 
 
