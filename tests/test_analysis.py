@@ -24,6 +24,7 @@ from plitka.analysis import (
     tile_mask,
 )
 from plitka.analysis.measure import round_to_total
+from plitka.colour.rays import cheapest, squared_norms
 from plitka.layout import build_layout
 from plitka.palette import PALETTE
 from plitka.palette.palette import DATA_FILE
@@ -434,3 +435,12 @@ def assert_our_render_measures_within_one_point(
         measured = measure_proportions(picture, list(mix))
         for code, share in mix.items():
             assert measured[code] == pytest.approx(share, abs=1.0), (seed, measured)
+
+
+def test_cheapest_colour_per_pixel_is_numpys_argmin_first_on_ties() -> None:
+    rng = np.random.default_rng(5)
+    cost = rng.integers(0, 4, size=(5000, 4)).astype(np.float32)  # many ties
+    cost[::7] = np.inf
+    assert np.array_equal(cheapest(cost), cost.argmin(axis=1))
+    vectors = rng.normal(size=(5000, 3)).astype(np.float32)
+    assert np.array_equal(squared_norms(vectors), (vectors**2).sum(axis=1))

@@ -125,10 +125,18 @@ MUTATIONS = (
     Mutation(
         "shadow-of-another-colour",
         "plitka/colour/rays.py",
-        "return np.where(is_shadow, as_shadow.argmin(axis=1), labels)",
+        "return np.where(is_shadow, nearest_shadow, labels)",
         "return labels",
         ("tests/test_analysis.py::test_deep_shadows_of_a_colour_are_not_read_as_black",),
         "a deep shadow of red is counted as a BLACK crumb",
+    ),
+    Mutation(
+        "cheapest-takes-the-last-tie",
+        "plitka/colour/rays.py",
+        "better = cost[:, column] < best",
+        "better = cost[:, column] <= best",
+        ("tests/test_analysis.py::test_cheapest_colour_per_pixel_is_numpys_argmin_first_on_ties",),
+        "a pixel equally near two colours goes to the later one, not the first as before",
     ),
     Mutation(
         "grey-gaps-counted",

@@ -92,6 +92,7 @@ from plitka.colour.rays import (
     SHADE_RANGE,
     SHADE_SIGMA,
     SHADOW_SHADE,
+    cheapest,
     is_hued_mix,
     lightness_pairs,
     shade_cost,
@@ -254,7 +255,7 @@ def _assign(pixels: np.ndarray, centres: np.ndarray) -> tuple[np.ndarray, np.nda
     # |pixel - shade * centre|^2 = |pixel|^2 - shade * (2 * dots - shade * |centre|^2)
     distance2 = np.einsum("ij,ij->i", pixels, pixels)[:, None] - shade * (2 * dots - shade * centre_norms2)
     cost = shade_cost(distance2, shade)
-    labels = shadows_to_their_colour(distance2, shade, cost.argmin(axis=1))
+    labels = shadows_to_their_colour(distance2, shade, cheapest(cost))
     chosen = labels[:, None]
     chosen_shade = np.take_along_axis(shade, chosen, axis=1)[:, 0]
     return labels, chosen_shade, np.take_along_axis(cost, chosen, axis=1)[:, 0]

@@ -23,6 +23,7 @@ from PIL import Image
 
 from plitka.colour.rays import (
     SHADOW_SHADE,
+    cheapest,
     is_grey,
     lightness_pairs,
     lit_centre,
@@ -343,10 +344,10 @@ def _looks(
     showing = {index: mask for index in range(len(codes)) if (mask := shows == index).any()}
     lit = centres.astype(np.float64).copy()
     for index, mask in showing.items():
-        lit[index] = lit_centre(_sampled(lab[mask]), centres[index])
+        lit[index] = lit_centre(_sampled(lab, mask), centres[index])
     reads_as = _reads_as(lab, on_tile, lit, floor)
     lightness = lab[..., 0]
-    sources = {index: look_of(_sampled(lightness[mask])) for index, mask in showing.items()}
+    sources = {index: look_of(_sampled(lightness, mask)) for index, mask in showing.items()}
     minimum = DONOR_MIN_SHARE * on_tile.sum()
     shown = {index for index, mask in showing.items() if mask.sum() >= minimum}
     factor = exposure({codes[index]: look for index, look in sources.items()})
@@ -404,16 +405,20 @@ def _lit_mean(
         area = np.bincount(ids, minlength=count)
     lit = lit.astype(np.float64)
     lit_area = np.bincount(ids, weights=lit, minlength=count)
+    unlit = (lit_area == 0)[ids]  # the pixels of regions all in shadow: only they need the plain mean
     columns = []
-    for channel in values.T:
+    for channel in values.T.astype(np.float64):
         lit_sum = np.bincount(ids, weights=channel * lit, minlength=count)
-        all_mean = np.bincount(ids, weights=channel, minlength=count) / np.maximum(area, 1)
+        all_mean = np.bincount(ids[unlit], weights=channel[unlit], minlength=count) / np.maximum(area, 1)
         columns.append(np.where(lit_area > 0, lit_sum / np.maximum(lit_area, 1), all_mean))
     return np.stack(columns, axis=1)
 
 
-def _sampled(values: np.ndarray) -> np.ndarray:
-    return values[:: max(1, len(values) // MAX_LOOK_PIXELS)]
+def _sampled(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """values[mask][::n], about MAX_LOOK_PIXELS of them, without gathering all of values[mask] first."""
+    where = np.flatnonzero(mask)
+    rows = values.reshape(mask.size, *values.shape[mask.ndim :])
+    return rows[where[:: max(1, len(where) // MAX_LOOK_PIXELS)]]
 
 
 def _reads_as(lab: np.ndarray, on_tile: np.ndarray, centres: np.ndarray, floor: float) -> np.ndarray:
@@ -421,7 +426,7 @@ def _reads_as(lab: np.ndarray, on_tile: np.ndarray, centres: np.ndarray, floor: 
     nearest ray, unless it lies far nearer another colour's ray in its shadow; not darker than `floor`
     of it; and inside a 3x3 square of that colour (thin lines are gaps and rims)."""
     distance2, shade = ray_distances(lab[on_tile], centres, np.float32)
-    reads = shadows_to_their_colour(distance2, shade, shade_cost(distance2, shade).argmin(axis=1))
+    reads = shadows_to_their_colour(distance2, shade, cheapest(shade_cost(distance2, shade)))
     lit = np.take_along_axis(shade, reads[:, None], axis=1)[:, 0] >= floor
     reads_as = np.full(on_tile.shape, -1, np.int64)
     reads_as[on_tile] = np.where(lit, reads, -1)

@@ -67,8 +67,8 @@ def repaint(
     lightness = _roll_off(shaded - 16, roll_level_map)
     shade = np.minimum(lightness, level) + 16  # highlights keep the lit colour's a*b*
     new = np.stack([lightness, chroma_a * shade, chroma_b * shade], axis=-1)
-    weight = (weight if where is None else weight * where)[..., None]
-    out = (weight * new + (1 - weight) * lab).astype(np.float32)
+    on = (weight > 0) if where is None else (weight > 0) & where
+    out = np.where(on[..., None], new, lab).astype(np.float32)
     return _softened_borders(out, labels, changed, BORDER_SIGMA_PX * scale)
 
 
@@ -80,18 +80,19 @@ def _softened_borders(lab: np.ndarray, labels: np.ndarray, changed: np.ndarray, 
     border[:, 1:] |= labels[:, 1:] != labels[:, :-1]
     border[1:] |= labels[1:] != labels[:-1]
     weight = cv2.GaussianBlur((border & touched).astype(np.float32), (0, 0), max(sigma, 0.5))
-    weight = np.minimum(1.0, 2 * weight)[
-        ..., None
-    ]  # the border pixels themselves fully, their neighbours half
+    # the border pixels themselves fully, their neighbours half
+    weight = np.minimum(1.0, 2 * weight)[..., None]
     blurred = cv2.GaussianBlur(lab, (0, 0), max(sigma, 0.5))
     return (weight * blurred + (1 - weight) * lab).astype(np.float32)
 
 
 def _roll_off(lightness: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Identity up to `level`; above it approaches WHITE_POINT with slope 1 at `level`, never reaching it."""
-    room = np.maximum(WHITE_POINT - level, 1e-3)
-    above = np.maximum(lightness - level, 0)
-    return np.where(lightness > level, level + room * (1 - np.exp(-above / room)), lightness)
+    rolled = lightness > level
+    room = np.maximum(WHITE_POINT - level[rolled], 1e-3)
+    out = lightness.copy()
+    out[rolled] = level[rolled] + room * (1 - np.exp(-(lightness[rolled] - level[rolled]) / room))
+    return out
 
 
 def to_rgb(lab: np.ndarray) -> np.ndarray:
