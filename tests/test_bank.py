@@ -6,13 +6,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from plitka.analysis import measure_proportions
 from plitka.bank import BankError, BankLayout, choose_renderer, load_bank
-from plitka.bank.shade import bank_layout, render_bank_tile
+from plitka.bank.shade import _visible, bank_layout, render_bank_tile
 from plitka.bank.store import DEFAULT_BANK, MANIFEST
 from plitka.colour.tile import tile_mask
 from plitka.realism.camera import camera_stats
@@ -107,6 +108,28 @@ def test_a_seed_picks_its_heap_and_turn_and_repeats(bank):
     other = np.asarray(render_bank_tile(bank_layout(bank, mix, 6), 0, size=256))
     assert np.array_equal(first, again)
     assert np.abs(first.astype(int) - other).mean() > 10
+
+
+def _colour_light_tool():
+    path = Path(__file__).resolve().parents[1] / "tools" / "bank_colour_light.py"
+    spec = importlib.util.spec_from_file_location("bank_colour_light", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_colour_light_trial_powers_only_its_colours_light_about_an_open_top(bank):
+    """docs/bank.md, fifth pass: the figures recorded there come from this rule (the tool's, not shipped)."""
+    layout = bank_layout(bank, {"WHITE": 50, "PEARL": 50}, seed=1)
+    heap, exposure = layout.heap, layout.heap.exposure
+    trial = _colour_light_tool().with_contrast(layout, {"WHITE": 0.5}).heap.light
+    visible = _visible(heap.crumb)
+    colour = np.where(visible >= 0, layout.granule_color[np.maximum(visible, 0)], -1)
+    white, others = colour == layout.codes.index("WHITE"), colour != layout.codes.index("WHITE")
+    np.testing.assert_allclose(trial[others], heap.light[others], rtol=1e-5, atol=1e-6)
+    opened = np.sqrt(np.maximum(heap.light[white] * exposure, 1e-6))
+    np.testing.assert_allclose(trial[white] * exposure, opened, rtol=1e-4)
+    assert np.log(trial[white]).std() == pytest.approx(np.log(heap.light[white]).std() / 2, rel=0.01)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("mitsuba") is None, reason="needs the bank extra (mitsuba)")

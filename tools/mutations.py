@@ -651,6 +651,14 @@ MUTATIONS = (
         "the bank softens its pictures as a lens would (0.5 px), which the photos do not show",
     ),
     Mutation(
+        "bank-colour-light-about-one",
+        "tools/bank_colour_light.py",
+        "np.log(np.maximum(heap.light * exposure, 1e-6))) / exposure",
+        "np.log(np.maximum(heap.light, 1e-6)))",
+        ("tests/test_bank.py::test_the_colour_light_trial_powers_only_its_colours_light_about_an_open_top",),
+        "the fifth pass's trial takes a colour's light to its power about light 1, not an open crumb top's",
+    ),
+    Mutation(
         "camera-edge-measured-along",
         "plitka/realism/camera.py",
         "across = np.stack([gy[ys, xs], gx[ys, xs]], axis=1)",
