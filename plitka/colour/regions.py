@@ -113,14 +113,12 @@ def merge_facets(regions: Regions, lab: np.ndarray) -> Regions:
 def _neighbour_pairs(labels: np.ndarray, lightness: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Unique (a, b) region pairs that touch (a < b) and the mean L* along their shared border."""
     firsts, seconds, values = [], [], []
-    for a, b, la, lb in (
-        (labels[:, :-1], labels[:, 1:], lightness[:, :-1], lightness[:, 1:]),
-        (labels[:-1], labels[1:], lightness[:-1], lightness[1:]),
-    ):
-        differ = a != b
-        firsts.append(np.minimum(a[differ], b[differ]))
-        seconds.append(np.maximum(a[differ], b[differ]))
-        values.append(np.minimum(la[differ], lb[differ]))
+    flat_labels, flat_lightness = labels.ravel(), lightness.ravel()
+    for here, there in _differing_neighbours(labels):
+        a, b = flat_labels[here], flat_labels[there]
+        firsts.append(np.minimum(a, b))
+        seconds.append(np.maximum(a, b))
+        values.append(np.minimum(flat_lightness[here], flat_lightness[there]))
     first, second = np.concatenate(firsts).astype(np.int64), np.concatenate(seconds).astype(np.int64)
     if len(first) == 0:
         return np.zeros((0, 2), np.int64), np.zeros(0)
@@ -129,6 +127,16 @@ def _neighbour_pairs(labels: np.ndarray, lightness: np.ndarray) -> tuple[np.ndar
     seam = np.bincount(inverse, weights=np.concatenate(values)) / np.bincount(inverse)
     width = int(labels.max()) + 1
     return np.stack([unique // width, unique % width], axis=1), seam
+
+
+def _differing_neighbours(labels: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Flat indices (here, there) of the pixels whose right, then lower, neighbour has another label, in
+    row-major order (on the flat picture: a mask over a 2-D slice gathers several times slower)."""
+    flat, width = labels.ravel(), labels.shape[1]
+    right = flat[:-1] != flat[1:]
+    right[width - 1 :: width] = False  # a row's last pixel has no right neighbour
+    across, down = np.flatnonzero(right), np.flatnonzero(flat[:-width] != flat[width:])
+    return [(across, across + 1), (down, down + width)]
 
 
 def _capped_union(pairs: np.ndarray, areas: np.ndarray, cap: float) -> np.ndarray:
