@@ -81,11 +81,11 @@ def ray_distances(
 ) -> tuple[np.ndarray, np.ndarray]:
     """NxK squared distances (Lab units) of each colour (Nx3 CIELAB) from each centre's ray, and the
     NxK shades along the rays (clipped to SHADE_RANGE); float32 for a whole picture's pixels."""
-    pixels = shade_space(lab).astype(dtype)
+    pixels = shade_space(lab).astype(dtype, copy=False)
     centres = shade_space(centres_lab).astype(dtype)
     dots = pixels @ centres.T
     norms2 = (centres**2).sum(axis=1)
-    shade = np.clip(dots / norms2, *SHADE_RANGE).astype(dtype)
+    shade = np.clip(dots / norms2, *SHADE_RANGE).astype(dtype, copy=False)
     distance2 = squared_norms(pixels)[:, None] - shade * (2 * dots - shade * norms2)
     return np.maximum(distance2, 0), shade
 

@@ -425,11 +425,11 @@ def _reads_as(lab: np.ndarray, on_tile: np.ndarray, centres: np.ndarray, floor: 
     """HxW colour index each tile pixel reads as, -1 for none, as the measurement reads a pixel: the
     nearest ray, unless it lies far nearer another colour's ray in its shadow; not darker than `floor`
     of it; and inside a 3x3 square of that colour (thin lines are gaps and rims)."""
-    distance2, shade = ray_distances(lab[on_tile], centres, np.float32)
+    # every pixel, then the tile's: gathering the tile's pixels first costs more than the rest of a close-up
+    distance2, shade = ray_distances(lab.reshape(-1, 3), centres, np.float32)
     reads = shadows_to_their_colour(distance2, shade, cheapest(shade_cost(distance2, shade)))
     lit = np.take_along_axis(shade, reads[:, None], axis=1)[:, 0] >= floor
-    reads_as = np.full(on_tile.shape, -1, np.int64)
-    reads_as[on_tile] = np.where(lit, reads, -1)
+    reads_as = np.where(on_tile & lit.reshape(on_tile.shape), reads.reshape(on_tile.shape), -1)
     square = np.ones((3, 3), np.uint8)
     inside = np.zeros(on_tile.shape, bool)
     for index in range(len(centres)):
