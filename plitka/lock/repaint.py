@@ -53,12 +53,11 @@ def repaint(
             shade_target[:, 2] / shade_target[:, 0],
             target_lab[:, 0],
             roll_level,
-            painted,
         ],
         axis=1,
     ).astype(np.float32)
     fields = per_region[labels]
-    gain_map, chroma_a, chroma_b, level, roll_level_map, weight = (fields[..., i] for i in range(6))
+    gain_map, chroma_a, chroma_b, level, roll_level_map = (fields[..., i] for i in range(5))
     shaded = (lab[..., 0] + 16) * gain_map
     if contrast is not None and region_level is not None:
         base = (region_level + 16).astype(np.float32)[labels]
@@ -67,7 +66,7 @@ def repaint(
     lightness = _roll_off(shaded - 16, roll_level_map)
     shade = np.minimum(lightness, level) + 16  # highlights keep the lit colour's a*b*
     new = np.stack([lightness, chroma_a * shade, chroma_b * shade], axis=-1)
-    on = (weight > 0) if where is None else (weight > 0) & where
+    on = painted[labels] if where is None else painted[labels] & where
     out = np.where(on[..., None], new, lab).astype(np.float32)
     return _softened_borders(out, labels, changed, BORDER_SIGMA_PX * scale)
 
@@ -89,9 +88,10 @@ def _softened_borders(lab: np.ndarray, labels: np.ndarray, changed: np.ndarray, 
 def _roll_off(lightness: np.ndarray, level: np.ndarray) -> np.ndarray:
     """Identity up to `level`; above it approaches WHITE_POINT with slope 1 at `level`, never reaching it."""
     rolled = lightness > level
-    room = np.maximum(WHITE_POINT - level[rolled], 1e-3)
+    start = level[rolled]
+    room = np.maximum(WHITE_POINT - start, 1e-3)
     out = lightness.copy()
-    out[rolled] = level[rolled] + room * (1 - np.exp(-(lightness[rolled] - level[rolled]) / room))
+    out[rolled] = start + room * (1 - np.exp(-(lightness[rolled] - start) / room))
     return out
 
 
